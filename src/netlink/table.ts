@@ -1,7 +1,12 @@
 /**
  * The kernel connection-tracking table, as ctsync sees it.
- * Implementations: NetlinkTable (the real kernel over ctnetlink) and
- * MemoryTable (in-process, for unit tests and simulations).
+ * Implementations: createKernelTable (src/netlink/kernel-table.ts, the real
+ * kernel over ctnetlink) and MemoryTable (src/netlink/memory-table.ts,
+ * in-process, for unit tests and simulations).
+ *
+ * Batch operations never reject for per-entry errors: those come back in
+ * BatchResult.failed. dump/flush/count reject with a TableError when the
+ * operation as a whole failed.
  */
 import type { CtEvent, CtKind, CtRecord } from './types';
 
@@ -16,8 +21,26 @@ export interface BatchFailure {
 }
 
 export interface BatchResult {
+  /** Entries applied (for delete: including the ones already absent). */
   ok: number;
   failed: BatchFailure[];
+  /** create: entries that already existed and were updated instead (EEXIST retried as update). */
+  existed?: number;
+  /** delete: entries that were not in the table (ENOENT), counted in ok. */
+  absent?: number;
+}
+
+/** A whole operation failed (socket error, kernel error on a dump/flush, timeout). */
+export class TableError extends Error {
+  constructor(
+    /** errno name or 'ETIMEDOUT' / 'ECLOSED' / 'EBADMSG'. */
+    readonly code: string,
+    message: string,
+    readonly errno = 0,
+  ) {
+    super(message);
+    this.name = 'TableError';
+  }
 }
 
 export interface EventOptions {
