@@ -1,0 +1,300 @@
+/**
+ * The kernel mirror keeps a cache (the internal cache) equal to the kernel's
+ * conntrack (or expectation) table, through the filter, and reports every
+ * effective change to its listeners: that is what the sync engine ships.
+ *
+ *  - start(): subscribe to events first, then dump and fill the cache, so no
+ *    event between the dump and the subscription is lost.
+ *  - While a dump runs, events are buffered (newest event per key wins) and
+ *    applied after the dump, in arrival order of their latest occurrence.
+ *  - Overrun (ENOBUFS): events were lost, so dump again and reconcile: upsert
+ *    what the dump shows, delete cache entries the kernel no longer has.
+ *    Overruns during a resync are coalesced into one more resync.
+ *  - Filtered new/update events are ignored (the cache keeps its previous
+ *    version, as conntrackd does); destroy events are always applied.
+ *  - A failed dump is logged, counted and retried after retryMs.
+ *
+ * Records handed to listeners are owned (event records or copies), never cache views.
+ */
+import type { KernelTable, EventSubscription } from '../netlink/table';
+import type { CtEvent, CtKind, CtRecord } from '../netlink/types';
+import type { Clock, TimerHandle } from '../util/clock';
+import type { Cache, CacheLogger } from './types';
+
+export type ChangeType = 'new' | 'update' | 'destroy';
+
+export interface MirrorChange {
+  type: ChangeType;
+  key: string;
+  record: CtRecord;
+}
+
+export interface MirrorStats {
+  /** Events received from the kernel. */
+  events: number;
+  /** new/update events (or dump records) rejected by the filter. */
+  filtered: number;
+  /** Records keyOf() could not key (malformed); ignored. */
+  unkeyed: number;
+  /** Upserts the cache refused (HashLimit). */
+  refused: number;
+  overruns: number;
+  /** Dumps done (the first fill included). */
+  resyncs: number;
+  /** Changes made by reconciliation after a dump. */
+  added: number;
+  removed: number;
+  changed: number;
+  dumpErrors: number;
+  listenerErrors: number;
+}
+
+export interface MirrorOptions {
+  table: KernelTable;
+  cache: Cache;
+  kind: CtKind;
+  /** Canonical key of a record, or null when the record cannot be keyed. */
+  keyOf: (rec: CtRecord) => string | null;
+  /** The compiled filter applied to a record (e.g. rec => filter(peekFlow(rec))). */
+  accept: (rec: CtRecord) => boolean;
+  clock: Clock;
+  logger?: CacheLogger;
+  /** Report the first fill's entries as 'new' changes (default true). */
+  emitInitial?: boolean;
+  /** Delay before retrying a failed dump (default 1000 ms). */
+  retryMs?: number;
+  /** Socket receive buffer for the event subscription. */
+  rcvbuf?: number;
+}
+
+export interface Mirror {
+  start(): Promise<void>;
+  /** Dump and reconcile now (conntrackd -R). Coalesces with a running resync. */
+  resync(): Promise<void>;
+  onChange(listener: (c: MirrorChange) => void): () => void;
+  stats(): MirrorStats;
+  /** True while a dump is in progress. */
+  readonly syncing: boolean;
+  stop(): void;
+}
+
+class KernelMirror implements Mirror {
+  private readonly o: MirrorOptions;
+  private readonly listeners: Array<(c: MirrorChange) => void> = [];
+  private sub: EventSubscription | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private first = true;
+  private stopped = false;
+  private retry: TimerHandle | null = null;
+  /** Events buffered during a dump: key -> newest event (Map keeps first-seen order; re-set moves nothing). */
+  private pending = new Map<string, CtEvent>();
+  private readonly st: MirrorStats = {
+    events: 0,
+    filtered: 0,
+    unkeyed: 0,
+    refused: 0,
+    overruns: 0,
+    resyncs: 0,
+    added: 0,
+    removed: 0,
+    changed: 0,
+    dumpErrors: 0,
+    listenerErrors: 0,
+  };
+
+  constructor(o: MirrorOptions) {
+    this.o = o;
+  }
+
+  get syncing(): boolean {
+    return this.running !== null;
+  }
+
+  async start(): Promise<void> {
+    if (this.sub !== null) return;
+    this.stopped = false;
+    this.sub = this.o.table.subscribe(
+      { kinds: [this.o.kind], ...(this.o.rcvbuf !== undefined ? { rcvbuf: this.o.rcvbuf } : {}) },
+      {
+        onEvents: (evs) => this.onEvents(evs),
+        onOverrun: () => this.onOverrun(),
+        onError: (code) => this.o.logger?.warn({ kind: this.o.kind, code }, 'conntrack event socket error'),
+      },
+    );
+    await this.resync();
+  }
+
+  resync(): Promise<void> {
+    if (this.running !== null) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  onChange(listener: (c: MirrorChange) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  stats(): MirrorStats {
+    return { ...this.st };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.sub?.close();
+    this.sub = null;
+    if (this.retry !== null) this.o.clock.clear(this.retry);
+    this.retry = null;
+    this.pending.clear();
+  }
+
+  private onEvents(evs: CtEvent[]): void {
+    this.st.events += evs.length;
+    for (const ev of evs) {
+      if (ev.record.kind !== this.o.kind) continue;
+      const key = this.o.keyOf(ev.record);
+      if (key === null) {
+        this.st.unkeyed++;
+        continue;
+      }
+      if (this.running !== null) {
+        // Newest wins; delete first so the key moves to the end (arrival order of its latest event).
+        this.pending.delete(key);
+        this.pending.set(key, ev);
+      } else {
+        this.apply(key, ev);
+      }
+    }
+  }
+
+  private onOverrun(): void {
+    this.st.overruns++;
+    this.o.logger?.warn({ kind: this.o.kind }, 'conntrack event overrun, resyncing with the kernel table');
+    void this.resync();
+  }
+
+  /** Apply one event to the cache and report the effective change. */
+  private apply(key: string, ev: CtEvent): void {
+    if (ev.type === 'destroy') {
+      if (this.o.cache.remove(key)) this.emit({ type: 'destroy', key, record: ev.record });
+      return;
+    }
+    if (!this.o.accept(ev.record)) {
+      this.st.filtered++;
+      return;
+    }
+    this.upsert(key, ev.record, false);
+  }
+
+  private upsert(key: string, rec: CtRecord, reconcile: boolean): void {
+    const r = this.o.cache.upsert(key, rec, this.o.clock.now());
+    if (r === 'created') {
+      if (reconcile) this.st.added++;
+      this.emit({ type: 'new', key, record: rec });
+    } else if (r === 'updated') {
+      if (reconcile) this.st.changed++;
+      this.emit({ type: 'update', key, record: rec });
+    } else if (r === 'refused') {
+      this.st.refused++;
+    }
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      await this.dumpOnce();
+    } while (this.again && !this.stopped);
+  }
+
+  private async dumpOnce(): Promise<void> {
+    let records: CtRecord[];
+    try {
+      records = await this.o.table.dump(this.o.kind);
+    } catch (err) {
+      this.st.dumpErrors++;
+      this.o.logger?.warn({ kind: this.o.kind, err: String(err) }, 'conntrack dump failed, will retry');
+      this.flushPending();
+      this.scheduleRetry();
+      return;
+    }
+    if (this.stopped) return;
+    this.st.resyncs++;
+    const initial = this.first;
+    this.first = false;
+    const quiet = initial && this.o.emitInitial === false;
+    const saved = quiet ? this.listeners.splice(0) : null;
+    try {
+      this.reconcile(records, !initial);
+    } finally {
+      if (saved !== null) this.listeners.push(...saved);
+    }
+    this.flushPending();
+  }
+
+  private reconcile(records: CtRecord[], count: boolean): void {
+    const seen = new Set<string>();
+    for (const rec of records) {
+      if (rec.kind !== this.o.kind) continue;
+      const key = this.o.keyOf(rec);
+      if (key === null) {
+        this.st.unkeyed++;
+        continue;
+      }
+      seen.add(key);
+      // A buffered event for this key is newer than or as new as the dump; it decides.
+      if (this.pending.has(key)) continue;
+      if (!this.o.accept(rec)) {
+        this.st.filtered++;
+        continue;
+      }
+      this.upsert(key, rec, count);
+    }
+    const gone: string[] = [];
+    for (const key of this.o.cache.keys()) if (!seen.has(key) && !this.pending.has(key)) gone.push(key);
+    for (const key of gone) {
+      const rec = this.o.cache.delete(key);
+      if (rec === undefined) continue;
+      if (count) this.st.removed++;
+      this.emit({ type: 'destroy', key, record: rec });
+    }
+  }
+
+  private flushPending(): void {
+    const evs = this.pending;
+    this.pending = new Map();
+    for (const [key, ev] of evs) this.apply(key, ev);
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.retry !== null) return;
+    this.retry = this.o.clock.setTimeout(() => {
+      this.retry = null;
+      void this.resync();
+    }, this.o.retryMs ?? 1000);
+  }
+
+  private emit(c: MirrorChange): void {
+    for (const l of this.listeners) {
+      try {
+        l(c);
+      } catch (err) {
+        this.st.listenerErrors++;
+        this.o.logger?.warn({ err: String(err), key: c.key }, 'mirror listener failed');
+      }
+    }
+  }
+}
+
+/** Build a kernel mirror; call start() to subscribe and fill the cache. */
+export function createMirror(opts: MirrorOptions): Mirror {
+  return new KernelMirror(opts);
+}
