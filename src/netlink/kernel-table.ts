@@ -185,6 +185,7 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
       rcvbuf: opts.rcvbuf ?? 32 << 20,
       sndbuf: opts.sndbuf ?? 8 << 20,
       extAck: true,
+      capAck: true,
       netns: path,
     });
     if (isSockError(s)) return new TableError(s.code, `open ctnetlink socket: ${s.op} ${s.code}`, s.errno);

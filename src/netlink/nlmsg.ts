@@ -229,12 +229,21 @@ export function parseError(msg: NlMessage): NlErrorParsed {
 
 /** NLMSG_DONE carries an int: 0, or -errno when the dump failed. */
 export function parseDone(msg: NlMessage): number {
-  return msg.payload.length >= 4 ? -readS32(msg.payload, 0) : 0;
+  if (msg.payload.length < 4) return 0;
+  const e = readS32(msg.payload, 0);
+  return e < 0 ? -e : e;
 }
 
-const ERRNO_NAMES: ReadonlyMap<number, string> = new Map(
-  Object.entries(osConstants.errno).map(([name, n]) => [n, name] as [number, string]),
-);
+/** errno number -> name; the first name wins for aliases (EAGAIN over EWOULDBLOCK), except EOPNOTSUPP over ENOTSUP. */
+function buildErrnoNames(): ReadonlyMap<number, string> {
+  const m = new Map<number, string>();
+  for (const [name, n] of Object.entries(osConstants.errno)) if (!m.has(n)) m.set(n, name);
+  const opnotsupp = osConstants.errno.EOPNOTSUPP;
+  if (opnotsupp !== undefined) m.set(opnotsupp, 'EOPNOTSUPP');
+  return m;
+}
+
+const ERRNO_NAMES = buildErrnoNames();
 
 /** errno number -> name ('EEXIST'); 'OK' for 0, 'E<n>' when unknown. */
 export function errnoName(errno: number): string {
