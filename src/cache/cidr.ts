@@ -24,7 +24,8 @@ export function parseIPv4(s: string): number | null {
       digits = 0;
       dots++;
     } else if (c >= 48 && c <= 57) {
-      if (digits === 3) return null;
+      // No leading zeros (like inet_pton): "01" could be read as octal elsewhere.
+      if (digits === 3 || (digits > 0 && part === 0)) return null;
       part = (part < 0 ? 0 : part * 10) + (c - 48);
       digits++;
       if (part > 255) return null;
