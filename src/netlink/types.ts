@@ -93,11 +93,21 @@ export interface SeqAdj {
   correctionPos: number;
   offsetBefore: number;
   offsetAfter: number;
+  unknown?: RawAttr[];
 }
 
 export interface Counters {
   packets: bigint;
   bytes: bigint;
+  unknown?: RawAttr[];
+}
+
+/** CTA_SYNPROXY: SYN proxy sequence/timestamp state (all u32). */
+export interface SynProxy {
+  isn: number;
+  its: number;
+  tsoff: number;
+  unknown?: RawAttr[];
 }
 
 export interface Conntrack {
@@ -118,14 +128,20 @@ export interface Conntrack {
   protoinfo?: ProtoInfo;
   seqAdjOrig?: SeqAdj;
   seqAdjReply?: SeqAdj;
-  helper?: { name: string; info?: Buffer };
+  helper?: { name: string; info?: Buffer; unknown?: RawAttr[] };
   countersOrig?: Counters;
   countersReply?: Counters;
   /** Nanoseconds since boot. */
-  timestamp?: { start: bigint; stop?: bigint };
+  timestamp?: { start: bigint; stop?: bigint; unknown?: RawAttr[] };
   /** CTA_NAT_SRC / CTA_NAT_DST, used on create to set up the NAT binding. */
   natSrc?: NatRange;
   natDst?: NatRange;
+  /** CTA_SECCTX: security context name (read-only in the kernel). */
+  secctx?: { name?: string; unknown?: RawAttr[] };
+  synproxy?: SynProxy;
+  /** CTA_MARK_MASK / CTA_STATUS_MASK (filters on dump/delete requests). */
+  markMask?: number;
+  statusMask?: number;
   unknown?: RawAttr[];
 }
 
@@ -134,6 +150,9 @@ export interface NatRange {
   maxIp?: string;
   minPort?: number;
   maxPort?: number;
+  /** Unknown attributes at CTA_NAT_* level and at CTA_NAT_PROTO level. */
+  unknown?: RawAttr[];
+  protoUnknown?: RawAttr[];
 }
 
 export interface Expectation {
@@ -148,7 +167,7 @@ export interface Expectation {
   flags?: number;
   class?: number;
   fn?: string;
-  nat?: { dir: number; tuple: Tuple };
+  nat?: { dir: number; tuple: Tuple; unknown?: RawAttr[] };
   unknown?: RawAttr[];
 }
 
@@ -167,6 +186,16 @@ export interface DecodeError {
   message: string;
   /** Byte offset where the problem was found. */
   offset: number;
+}
+
+/** Limits every ctnetlink decoder takes (see src/netlink/ct/attr.ts for defaults). */
+export interface DecodeLimits {
+  /** Maximum nesting depth of attributes (top level = 1). */
+  maxDepth: number;
+  /** Maximum number of attributes in one entry, all levels counted. */
+  maxAttrs: number;
+  /** Maximum size in bytes of the attribute area. */
+  maxLength: number;
 }
 
 export type Decoded<T> = { ok: true; value: T; consumed: number } | { ok: false; error: DecodeError };
