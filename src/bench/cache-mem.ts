@@ -6,7 +6,7 @@
  * Each memory point runs in a fresh child process (node --expose-gc) so RSS
  * starts clean: RSS/flow = (RSS after fill and GC - RSS before) / flows.
  * Reference: conntrackd 1.4.7 measured ~600 bytes RSS per flow at 200k flows
- * on the same machine. Run compiled: `node dist/src/bench/cache-mem.js`.
+ * on the same machine. Run compiled: `node dist/bench/cache-mem.js` (after npm run build).
  */
 import { execFileSync } from 'node:child_process';
 import { createCache } from '../cache/packed-cache';

@@ -159,6 +159,7 @@ class KernelMirror implements Mirror {
 
   private onEvents(evs: CtEvent[]): void {
     this.st.events += evs.length;
+    const now = this.o.clock.now();
     for (const ev of evs) {
       if (ev.record.kind !== this.o.kind) continue;
       const key = this.o.keyOf(ev.record);
@@ -171,7 +172,7 @@ class KernelMirror implements Mirror {
         this.pending.delete(key);
         this.pending.set(key, ev);
       } else {
-        this.apply(key, ev);
+        this.apply(key, ev, now);
       }
     }
   }
@@ -183,7 +184,7 @@ class KernelMirror implements Mirror {
   }
 
   /** Apply one event to the cache and report the effective change. */
-  private apply(key: string, ev: CtEvent): void {
+  private apply(key: string, ev: CtEvent, now: number): void {
     if (ev.type === 'destroy') {
       if (this.o.cache.remove(key)) this.emit({ type: 'destroy', key, record: ev.record });
       return;
@@ -192,11 +193,11 @@ class KernelMirror implements Mirror {
       this.st.filtered++;
       return;
     }
-    this.upsert(key, ev.record, false);
+    this.upsert(key, ev.record, false, now);
   }
 
-  private upsert(key: string, rec: CtRecord, reconcile: boolean): void {
-    const r = this.o.cache.upsert(key, rec, this.o.clock.now());
+  private upsert(key: string, rec: CtRecord, reconcile: boolean, now: number): void {
+    const r = this.o.cache.upsert(key, rec, now);
     if (r === 'created') {
       if (reconcile) this.st.added++;
       this.emit({ type: 'new', key, record: rec });
@@ -241,6 +242,7 @@ class KernelMirror implements Mirror {
   }
 
   private reconcile(records: CtRecord[], count: boolean): void {
+    const now = this.o.clock.now();
     const seen = new Set<string>();
     for (const rec of records) {
       if (rec.kind !== this.o.kind) continue;
@@ -256,7 +258,7 @@ class KernelMirror implements Mirror {
         this.st.filtered++;
         continue;
       }
-      this.upsert(key, rec, count);
+      this.upsert(key, rec, count, now);
     }
     const gone: string[] = [];
     for (const key of this.o.cache.keys()) if (!seen.has(key) && !this.pending.has(key)) gone.push(key);
@@ -271,7 +273,8 @@ class KernelMirror implements Mirror {
   private flushPending(): void {
     const evs = this.pending;
     this.pending = new Map();
-    for (const [key, ev] of evs) this.apply(key, ev);
+    const now = this.o.clock.now();
+    for (const [key, ev] of evs) this.apply(key, ev, now);
   }
 
   private scheduleRetry(): void {
