@@ -1,0 +1,95 @@
+/**
+ * Fast, allocation-light reading of a tuple nest straight from the bytes
+ * (no schema decode). Used by key.ts, peek.ts and create.ts.
+ */
+import { NLA_HDRLEN, NLA_TYPE_MASK, nlaAlign } from './attr';
+import { CTA_IP, CTA_PROTO, CTA_TUPLE } from './consts';
+
+/** Offsets point into the buffer the tuple was read from. -1 / undefined = absent. */
+export interface RawTuple {
+  /** Offset and length (4 or 16) of the source / destination address. */
+  srcOff: number;
+  dstOff: number;
+  addrLen: number;
+  proto: number;
+  sport?: number;
+  dport?: number;
+  icmpId?: number;
+  icmpType?: number;
+  icmpCode?: number;
+  zone?: number;
+}
+
+/**
+ * Walk the attributes in buf[start, end) without closures. Calls `fn` for
+ * each; returns false on any framing error. Each step advances >= 4 bytes.
+ */
+export function scanAttrs(buf: Buffer, start: number, end: number, fn: (type: number, off: number, len: number) => void): boolean {
+  let off = start;
+  const stop = Math.min(end, buf.length);
+  while (off < stop) {
+    if (stop - off < NLA_HDRLEN) return false;
+    const len = buf.readUInt16LE(off);
+    if (len < NLA_HDRLEN || off + len > stop) return false;
+    fn(buf.readUInt16LE(off + 2) & NLA_TYPE_MASK, off + NLA_HDRLEN, len - NLA_HDRLEN);
+    off += nlaAlign(len);
+  }
+  return true;
+}
+
+/** Read a tuple nest (CTA_TUPLE_* payload). Null when malformed or incomplete. */
+export function readTuple(buf: Buffer, start: number, end: number): RawTuple | null {
+  const t: RawTuple = { srcOff: -1, dstOff: -1, addrLen: 0, proto: -1 };
+  let bad = false;
+  const ok = scanAttrs(buf, start, end, (type, off, len) => {
+    if (type === CTA_TUPLE.IP) {
+      if (!scanAttrs(buf, off, off + len, (it, io, il) => readIp(t, it, io, il))) bad = true;
+    } else if (type === CTA_TUPLE.PROTO) {
+      if (!scanAttrs(buf, off, off + len, (pt, po, pl) => readProto(buf, t, pt, po, pl))) bad = true;
+    } else if (type === CTA_TUPLE.ZONE && len === 2) {
+      t.zone = buf.readUInt16BE(off);
+    }
+  });
+  if (!ok || bad || t.srcOff < 0 || t.dstOff < 0 || t.proto < 0) return null;
+  return t;
+}
+
+function readIp(t: RawTuple, type: number, off: number, len: number): void {
+  const want = type === CTA_IP.V4_SRC || type === CTA_IP.V4_DST ? 4 : 16;
+  if (type < CTA_IP.V4_SRC || type > CTA_IP.V6_DST || len !== want) return;
+  if (t.addrLen !== 0 && t.addrLen !== len) return;
+  t.addrLen = len;
+  if (type === CTA_IP.V4_SRC || type === CTA_IP.V6_SRC) t.srcOff = off;
+  else t.dstOff = off;
+}
+
+function readProto(buf: Buffer, t: RawTuple, type: number, off: number, len: number): void {
+  switch (type) {
+    case CTA_PROTO.NUM:
+      if (len === 1) t.proto = buf.readUInt8(off);
+      break;
+    case CTA_PROTO.SRC_PORT:
+      if (len === 2) t.sport = buf.readUInt16BE(off);
+      break;
+    case CTA_PROTO.DST_PORT:
+      if (len === 2) t.dport = buf.readUInt16BE(off);
+      break;
+    case CTA_PROTO.ICMP_ID:
+    case CTA_PROTO.ICMPV6_ID:
+      if (len === 2) t.icmpId = buf.readUInt16BE(off);
+      break;
+    case CTA_PROTO.ICMP_TYPE:
+    case CTA_PROTO.ICMPV6_TYPE:
+      if (len === 1) t.icmpType = buf.readUInt8(off);
+      break;
+    case CTA_PROTO.ICMP_CODE:
+    case CTA_PROTO.ICMPV6_CODE:
+      if (len === 1) t.icmpCode = buf.readUInt8(off);
+      break;
+  }
+}
+
+/** Same addresses (byte comparison, same length). */
+export function sameAddr(buf: Buffer, a: number, b: number, len: number): boolean {
+  return buf.compare(buf, a, a + len, b, b + len) === 0;
+}
