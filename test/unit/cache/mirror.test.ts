@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createCache } from '../../../src/cache/packed-cache';
 import { createMirror, type MirrorChange, type MirrorOptions } from '../../../src/cache/mirror';
@@ -236,5 +237,41 @@ describe('kernel mirror', () => {
     mirror.stop();
     expect(table.closed).toBe(1);
     expect(clock.pending()).toBe(0);
+  });
+
+  it('converges to the kernel table, and so does a peer fed only the changes, after lost events', async () => {
+    const opArb = fc.record({
+      type: fc.constantFrom('new' as const, 'update' as const, 'destroy' as const),
+      key: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+      version: fc.constantFrom('1', '2', '3'),
+      lost: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { maxLength: 40 }), async (ops) => {
+        const { table, cache, mirror } = setup();
+        const peer = new Map<string, string>();
+        mirror.onChange((c) => {
+          if (c.type === 'destroy') peer.delete(c.key);
+          else peer.set(c.key, c.record.attrs.toString());
+        });
+        await mirror.start();
+        for (const o of ops) {
+          if (o.type === 'destroy') {
+            if (!table.rows.has(o.key)) continue;
+            table.rows.delete(o.key);
+          } else {
+            table.rows.set(o.key, rec(o.key, o.version));
+          }
+          if (!o.lost) table.emit(ev(o.type, o.key, o.version));
+        }
+        table.handlers?.onOverrun();
+        await new Promise((r) => setImmediate(r));
+        const kernel = [...table.rows].map(([k, r]) => `${k}=${r.attrs.toString()}`).sort();
+        const cached = [...cache.entries()].map(([k, r]) => `${k}=${r.attrs.toString()}`).sort();
+        expect(cached).toEqual(kernel);
+        expect([...peer].map(([k, v]) => `${k}=${v}`).sort()).toEqual(kernel);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
