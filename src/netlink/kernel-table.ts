@@ -10,6 +10,8 @@
 import type { Logger } from '../util/log';
 import { systemClock, type Clock } from '../util/clock';
 import type { NetlinkSocket, NetlinkSocketOptions, SockError } from './socket';
+import { openNetlink } from './native';
+import { toCreateAttrs, toDeleteAttrs, toExpectCreateAttrs, toUpdateAttrs } from './ct/create';
 import type { CtEvent, CtKind, CtRecord } from './types';
 import {
   TableError,
@@ -97,20 +99,13 @@ function nsPath(netns: string | undefined): string | undefined {
   return netns.includes('/') ? netns : `/var/run/netns/${netns}`;
 }
 
-function defaultOpen(): OpenNetlink {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require('./native') as { openNetlink: OpenNetlink };
-  return mod.openNetlink;
-}
 
 function defaultTransforms(): AttrTransforms {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const c = require('./ct/create') as AttrTransforms;
   return {
-    toCreateAttrs: c.toCreateAttrs,
-    toUpdateAttrs: c.toUpdateAttrs,
-    toDeleteAttrs: c.toDeleteAttrs,
-    toExpectCreateAttrs: c.toExpectCreateAttrs,
+    toCreateAttrs: (r) => toCreateAttrs(r),
+    toUpdateAttrs: (r) => toUpdateAttrs(r),
+    toDeleteAttrs,
+    toExpectCreateAttrs,
   };
 }
 
@@ -145,7 +140,7 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
   };
 
   function opener(): OpenNetlink {
-    open ??= defaultOpen();
+    open ??= openNetlink;
     return open;
   }
 
@@ -339,7 +334,8 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
           result.existed = existing.length;
         }
       } else if (op === 'delete') {
-        result.absent = failed.filter((f) => f.code === 'ENOENT').length;
+        const absent = failed.filter((f) => f.code === 'ENOENT').length;
+        if (absent > 0) result.absent = absent;
         result.failed = failed.filter((f) => f.code !== 'ENOENT');
       }
       result.failed.sort((a, b) => a.index - b.index);

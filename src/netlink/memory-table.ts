@@ -21,6 +21,7 @@ import type {
   EventSubscription,
   KernelTable,
 } from './table';
+import { tupleKey } from './ct/key';
 
 export type KeyFn = (rec: CtRecord) => string | null;
 export type WriteOp = 'create' | 'update' | 'delete';
@@ -50,11 +51,6 @@ interface Sub {
 
 const ERRNO: Record<string, number> = { EEXIST: 17, ENOENT: 2, EINVAL: 22, ENOMEM: 12 };
 
-function defaultKey(): KeyFn {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require('./ct/key') as { tupleKey: KeyFn };
-  return mod.tupleKey;
-}
 
 function copy(rec: CtRecord): CtRecord {
   return { kind: rec.kind, family: rec.family, attrs: Buffer.from(rec.attrs) };
@@ -63,11 +59,11 @@ function copy(rec: CtRecord): CtRecord {
 export class MemoryTable implements KernelTable {
   private readonly tables: Record<CtKind, Map<string, CtRecord>> = { ct: new Map(), expect: new Map() };
   private readonly subs = new Set<Sub>();
-  private keyFn: KeyFn | undefined;
+  private readonly keyFn: KeyFn;
   private closed = false;
 
   constructor(private readonly opts: MemoryTableOptions = {}) {
-    this.keyFn = opts.key;
+    this.keyFn = opts.key ?? tupleKey;
   }
 
   /** Entries currently held (for assertions). */
@@ -202,7 +198,6 @@ export class MemoryTable implements KernelTable {
   }
 
   private key(rec: CtRecord): string | null {
-    this.keyFn ??= defaultKey();
     return this.keyFn(rec);
   }
 
