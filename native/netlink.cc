@@ -1,0 +1,392 @@
+// See netlink.h. Socket options are from include/uapi/linux/netlink.h.
+#include "netlink.h"
+
+#include <limits.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace ctsock {
+
+Napi::Function NetlinkSock::Define(Napi::Env env) {
+  return DefineClass(env, "NetlinkSock",
+                     {
+                         InstanceMethod("send", &NetlinkSock::Send),
+                         InstanceMethod("sendOne", &NetlinkSock::SendOne),
+                         InstanceMethod("start", &NetlinkSock::Start),
+                         InstanceMethod("stop", &NetlinkSock::Stop),
+                         InstanceMethod("close", &NetlinkSock::Close),
+                         InstanceMethod("setOption", &NetlinkSock::SetOption),
+                         InstanceMethod("getOption", &NetlinkSock::GetOption),
+                         InstanceMethod("membership", &NetlinkSock::Membership),
+                         InstanceMethod("stats", &NetlinkSock::Stats),
+                         InstanceMethod("setRef", &NetlinkSock::SetRef),
+                     });
+}
+
+// openNetlink({protocol, groups, rcvbuf, sndbuf, noEnobufs, broadcastError,
+//              extAck, capAck, netns, maxDatagrams, maxBytes})
+Napi::Value NetlinkSock::Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) return TypeError(env, "openNetlink(options)");
+  Napi::Object o = info[0].As<Napi::Object>();
+  int protocol = static_cast<int>(GetInt(o, "protocol", -1));
+  if (protocol < 0) return TypeError(env, "options.protocol required");
+
+  int fd = -1, serr = 0;
+  const char* op = "socket";
+  int nerr = RunInNetns(GetString(o, "netns"), [&]() {
+    fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    if (fd < 0) serr = errno;
+  }, &op);
+  if (nerr != 0) return MakeError(env, nerr, op);
+  if (fd < 0) return MakeError(env, serr, "socket");
+
+  auto fail = [&](int err, const char* what) {
+    close(fd);
+    return MakeError(env, err, what);
+  };
+  int64_t rcv = GetInt(o, "rcvbuf", 0), snd = GetInt(o, "sndbuf", 0);
+  if (rcv > 0) {
+    int e = SetBufSize(fd, true, static_cast<int>(std::min<int64_t>(rcv, INT_MAX)));
+    if (e) return fail(e, "setsockopt-rcvbuf");
+  }
+  if (snd > 0) {
+    int e = SetBufSize(fd, false, static_cast<int>(std::min<int64_t>(snd, INT_MAX)));
+    if (e) return fail(e, "setsockopt-sndbuf");
+  }
+  struct Flag { const char* key; int opt; const char* op; };
+  const Flag flags[] = {
+      {"noEnobufs", NETLINK_NO_ENOBUFS, "setsockopt-no-enobufs"},
+      {"broadcastError", NETLINK_BROADCAST_ERROR, "setsockopt-broadcast-error"},
+      {"extAck", NETLINK_EXT_ACK, "setsockopt-ext-ack"},
+      {"capAck", NETLINK_CAP_ACK, "setsockopt-cap-ack"},
+  };
+  for (const Flag& f : flags) {
+    if (!GetBool(o, f.key, false)) continue;
+    int e = SetIntOpt(fd, SOL_NETLINK, f.opt, 1);
+    if (e) return fail(e, f.op);
+  }
+  sockaddr_nl addr{};
+  addr.nl_family = AF_NETLINK;  // nl_pid 0: the kernel assigns the port id
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) return fail(errno, "bind");
+  socklen_t alen = sizeof addr;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) < 0) return fail(errno, "getsockname");
+  Napi::Value groups = o.Get("groups");
+  if (groups.IsArray()) {
+    Napi::Array g = groups.As<Napi::Array>();
+    for (uint32_t i = 0; i < g.Length(); i++) {
+      Napi::Value gv = g.Get(i);
+      if (!gv.IsNumber()) continue;
+      int e = SetIntOpt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, gv.As<Napi::Number>().Int32Value());
+      if (e) return fail(e, "setsockopt-add-membership");
+    }
+  }
+  auto* data = env.GetInstanceData<AddonData>();
+  Napi::Object limits = Napi::Object::New(env);
+  limits.Set("maxDatagrams", GetInt(o, "maxDatagrams", 256));
+  limits.Set("maxBytes", GetInt(o, "maxBytes", 16 << 20));
+  limits.Set("portId", static_cast<double>(addr.nl_pid));
+  return data->netlinkCtor.New({Napi::Number::New(env, fd), limits});
+}
+
+NetlinkSock::NetlinkSock(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSock>(info) {
+  if (!info[0].IsNumber() || !info[1].IsObject()) {
+    TypeError(info.Env(), "internal constructor");
+    return;
+  }
+  fd_ = info[0].As<Napi::Number>().Int32Value();
+  Napi::Object o = info[1].As<Napi::Object>();
+  maxDatagrams_ = static_cast<uint32_t>(std::clamp<int64_t>(GetInt(o, "maxDatagrams", 256), 1, 1 << 20));
+  maxBytes_ = static_cast<size_t>(std::clamp<int64_t>(GetInt(o, "maxBytes", 16 << 20), kSlotSize, 1 << 30));
+  info.This().As<Napi::Object>().Set("portId", o.Get("portId"));
+}
+
+NetlinkSock::~NetlinkSock() {
+  poller_.Close();
+  CloseFd();
+}
+
+void NetlinkSock::CloseFd() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
+void NetlinkSock::StopPolling() {
+  poller_.Stop();
+  started_ = false;
+  onData_.Reset();
+  onError_.Reset();
+  if (refHeld_) {
+    refHeld_ = false;
+    Unref();
+  }
+}
+
+Napi::Value NetlinkSock::Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) return TypeError(env, "send(Buffer[])");
+  if (fd_ < 0) return MakeError(env, EBADF, "send");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  const size_t n = arr.Length();
+  std::vector<iovec> iov(n);
+  std::vector<mmsghdr> mm(n);
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t* p;
+    size_t len;
+    if (!GetBytes(arr.Get(i), &p, &len)) return TypeError(env, "send: not a Buffer");
+    iov[i] = {p, len};
+    mm[i] = {};
+    mm[i].msg_hdr.msg_name = &kernel;
+    mm[i].msg_hdr.msg_namelen = sizeof kernel;
+    mm[i].msg_hdr.msg_iov = &iov[i];
+    mm[i].msg_hdr.msg_iovlen = 1;
+  }
+  size_t done = 0;
+  while (done < n) {
+    unsigned batch = static_cast<unsigned>(std::min<size_t>(n - done, UIO_MAXIOV));
+    int r = sendmmsg(fd_, mm.data() + done, batch, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      Napi::Object err = MakeError(env, errno, "send");
+      err.Set("sent", static_cast<double>(done));
+      return err;
+    }
+    done += static_cast<size_t>(r);
+  }
+  return env.Null();
+}
+
+// All parts go out as ONE datagram; the kernel processes each netlink message in it.
+Napi::Value NetlinkSock::SendOne(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) return TypeError(env, "sendOne(Buffer[])");
+  if (fd_ < 0) return MakeError(env, EBADF, "send");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  const size_t n = arr.Length();
+  std::vector<iovec> iov(n);
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t* p;
+    size_t len;
+    if (!GetBytes(arr.Get(i), &p, &len)) return TypeError(env, "sendOne: not a Buffer");
+    iov[i] = {p, len};
+    total += len;
+  }
+  std::vector<uint8_t> joined;
+  if (n > UIO_MAXIOV) {  // the kernel caps iovec count; join into one piece
+    joined.reserve(total);
+    for (const iovec& v : iov) joined.insert(joined.end(), static_cast<uint8_t*>(v.iov_base),
+                                             static_cast<uint8_t*>(v.iov_base) + v.iov_len);
+    iov.assign(1, iovec{joined.data(), joined.size()});
+  }
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  msghdr mh{};
+  mh.msg_name = &kernel;
+  mh.msg_namelen = sizeof kernel;
+  mh.msg_iov = iov.data();
+  mh.msg_iovlen = iov.size();
+  for (;;) {
+    ssize_t r = sendmsg(fd_, &mh, 0);
+    if (r >= 0) return env.Null();
+    if (errno != EINTR) return MakeError(env, errno, "send");
+  }
+}
+
+Napi::Value NetlinkSock::Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsFunction() || !info[1].IsFunction()) return TypeError(env, "start(onData, onError)");
+  if (fd_ < 0) return MakeError(env, EBADF, "start");
+  if (slab_.empty()) {
+    slab_.resize(kSlots * kSlotSize);
+    msgs_.resize(kSlots);
+    iov_.resize(kSlots);
+    from_.resize(kSlots);
+    for (unsigned i = 0; i < kSlots; i++) {
+      iov_[i] = {slab_.data() + i * kSlotSize, kSlotSize};
+      msgs_[i] = {};
+      msgs_[i].msg_hdr.msg_iov = &iov_[i];
+      msgs_[i].msg_hdr.msg_iovlen = 1;
+      msgs_[i].msg_hdr.msg_name = &from_[i];
+    }
+  }
+  onData_ = Napi::Persistent(info[0].As<Napi::Function>());
+  onError_ = Napi::Persistent(info[1].As<Napi::Function>());
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  int r = poller_.Start(loop, fd_, this, &NetlinkSock::OnReadable);
+  if (r < 0) {
+    StopPolling();
+    return MakeError(env, -r, "poll");
+  }
+  started_ = true;
+  if (!refHeld_) {  // keep the JS object alive while it can receive
+    refHeld_ = true;
+    Ref();
+  }
+  return env.Null();
+}
+
+Napi::Value NetlinkSock::Stop(const Napi::CallbackInfo& info) {
+  StopPolling();
+  return info.Env().Undefined();
+}
+
+Napi::Value NetlinkSock::Close(const Napi::CallbackInfo& info) {
+  StopPolling();
+  poller_.Close();
+  CloseFd();
+  return info.Env().Undefined();
+}
+
+Napi::Value NetlinkSock::SetOption(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) return TypeError(env, "setOption(level, name, value)");
+  if (fd_ < 0) return MakeError(env, EBADF, "setsockopt");
+  int level = info[0].As<Napi::Number>().Int32Value();
+  int name = info[1].As<Napi::Number>().Int32Value();
+  int value = info[2].As<Napi::Number>().Int32Value();
+  int e = (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_SNDBUF))
+              ? SetBufSize(fd_, name == SO_RCVBUF, value)
+              : SetIntOpt(fd_, level, name, value);
+  return e ? Napi::Value(MakeError(env, e, "setsockopt")) : env.Null();
+}
+
+Napi::Value NetlinkSock::GetOption(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber()) return TypeError(env, "getOption(level, name)");
+  if (fd_ < 0) return MakeError(env, EBADF, "getsockopt");
+  int value = 0;
+  socklen_t len = sizeof value;
+  if (getsockopt(fd_, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), &value, &len) < 0)
+    return MakeError(env, errno, "getsockopt");
+  return Napi::Number::New(env, value);
+}
+
+// membership(group, join)
+Napi::Value NetlinkSock::Membership(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsBoolean()) return TypeError(env, "membership(group, join)");
+  if (fd_ < 0) return MakeError(env, EBADF, "setsockopt");
+  bool join = info[1].As<Napi::Boolean>().Value();
+  int e = SetIntOpt(fd_, SOL_NETLINK, join ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP,
+                    info[0].As<Napi::Number>().Int32Value());
+  return e ? Napi::Value(MakeError(env, e, join ? "add-membership" : "drop-membership")) : env.Null();
+}
+
+Napi::Value NetlinkSock::Stats(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("wakeups", stats_.wakeups);
+  o.Set("datagrams", stats_.datagrams);
+  o.Set("bytes", stats_.bytes);
+  o.Set("enobufs", stats_.enobufs);
+  o.Set("truncated", stats_.truncated);
+  o.Set("foreign", stats_.foreign);
+  o.Set("errors", stats_.errors);
+  return o;
+}
+
+Napi::Value NetlinkSock::SetRef(const Napi::CallbackInfo& info) {
+  poller_.SetRef(info[0].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+
+void NetlinkSock::OnReadable(void* self, int status) {
+  auto* s = static_cast<NetlinkSock*>(self);
+  Napi::Env env = s->Env();
+  Napi::HandleScope scope(env);
+  s->Ref();  // the callbacks may close() and drop every other reference
+  if (status < 0) {
+    // EPOLLERR: libuv reports UV_EBADF and stops the handle. On a netlink
+    // socket this means sk_err is set (ENOBUFS after an overrun): fetch it,
+    // report it and read on (Poller re-arms the handle).
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(s->fd_, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    bool alive = true;
+    if (err != 0) {
+      if (err == ENOBUFS) s->stats_.enobufs++; else s->stats_.errors++;
+      alive = s->EmitError(env, err, "recv");
+    }
+    if (alive) s->ReadBatch(env);
+  } else {
+    s->ReadBatch(env);
+  }
+  s->Unref();
+}
+
+bool NetlinkSock::EmitError(Napi::Env env, int err, const char* op) {
+  CallJs(env, onError_, {MakeError(env, err, op)});
+  return started_ && fd_ >= 0;
+}
+
+bool NetlinkSock::Flush(Napi::Env env) {
+  if (!lens_.empty()) {
+    Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::Copy(env, acc_.data(), acc_.size());
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, lens_.size() * sizeof(uint32_t));
+    memcpy(ab.Data(), lens_.data(), lens_.size() * sizeof(uint32_t));
+    Napi::Uint32Array lens = Napi::Uint32Array::New(env, lens_.size(), ab, 0);
+    acc_.clear();
+    lens_.clear();
+    CallJs(env, onData_, {buf, lens});
+  }
+  return started_ && fd_ >= 0;
+}
+
+// Read until EAGAIN or the per-wakeup cap; hand JS one Buffer + datagram lengths.
+void NetlinkSock::ReadBatch(Napi::Env env) {
+  stats_.wakeups++;
+  acc_.clear();
+  lens_.clear();
+  uint32_t count = 0;
+  bool truncated = false;
+  while (started_ && fd_ >= 0 && count < maxDatagrams_ && acc_.size() < maxBytes_) {
+    unsigned want = std::min<unsigned>(kSlots, maxDatagrams_ - count);
+    for (unsigned i = 0; i < want; i++) {
+      msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_nl);
+      msgs_[i].msg_hdr.msg_flags = 0;
+      msgs_[i].msg_len = 0;
+    }
+    int n = recvmmsg(fd_, msgs_.data(), want, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      int e = errno;
+      if (e == EINTR) continue;
+      if (e == EAGAIN || e == EWOULDBLOCK) break;
+      // Deliver what came before the overrun, then the error; keep reading
+      // after ENOBUFS (the socket is usable, events were lost).
+      if (!Flush(env)) return;
+      if (e == ENOBUFS) stats_.enobufs++; else stats_.errors++;
+      if (!EmitError(env, e, "recv")) return;
+      if (e == ENOBUFS) continue;
+      break;
+    }
+    for (int i = 0; i < n; i++) {
+      count++;
+      const mmsghdr& m = msgs_[i];
+      if (m.msg_hdr.msg_flags & MSG_TRUNC) {
+        stats_.truncated++;
+        truncated = true;
+        continue;
+      }
+      if (from_[i].nl_pid != 0) {  // only the kernel may talk to us
+        stats_.foreign++;
+        continue;
+      }
+      const uint8_t* p = slab_.data() + i * kSlotSize;
+      acc_.insert(acc_.end(), p, p + m.msg_len);
+      lens_.push_back(m.msg_len);
+      stats_.datagrams++;
+      stats_.bytes += m.msg_len;
+    }
+  }
+  if (!Flush(env)) return;
+  if (truncated) EmitError(env, EMSGSIZE, "recv");
+}
+
+}  // namespace ctsock
