@@ -1,0 +1,148 @@
+/**
+ * Applies data messages from peers to the external caches: entries are
+ * upserted/deleted by key; bulk-start/bulk-end frame a full transfer so that,
+ * at bulk-end, entries previously learned from that peer and not refreshed
+ * during the transfer are swept (they no longer exist on the peer). The sweep
+ * is skipped when the entry count in bulk-end differs from what arrived (a
+ * lossy mode lost part of the bulk). Keys are remembered per owner peer so a
+ * sweep only touches that peer's entries.
+ */
+import type { Cache } from '../cache/types';
+import type { CtKind, CtRecord } from '../netlink/types';
+import type { Logger } from '../util/log';
+import { Counters } from './mode';
+import { entryKind, entryOp, isEntry, MsgFlag, type EntryMessage, type Message } from './wire/types';
+
+export type KeyOf = (record: CtRecord) => string | undefined;
+
+export interface ApplyEvents {
+  resyncRequested(peer: string): void;
+  bulkDone(peer: string, swept: number): void;
+  bulkIncomplete(peer: string, expected: number, got: number): void;
+}
+
+interface BulkRx {
+  count: number;
+  stale: Record<CtKind, Set<string>>;
+}
+
+export class ExternalApplier {
+  readonly st = new Counters([
+    'upserts',
+    'deletes',
+    'refused',
+    'badKey',
+    'bulkStarted',
+    'bulkCompleted',
+    'bulkIncomplete',
+    'bulkOrphanEnd',
+    'swept',
+    'purged',
+  ]);
+  private readonly owner: Record<CtKind, Map<string, string>> = { ct: new Map(), expect: new Map() };
+  private readonly bulks = new Map<string, BulkRx>();
+
+  constructor(
+    private readonly external: Record<CtKind, Cache>,
+    private readonly keyOf: KeyOf,
+    private readonly events: ApplyEvents,
+    private readonly logger: Logger,
+  ) {}
+
+  apply(peer: string, m: Message, now: number): void {
+    if (isEntry(m)) {
+      this.entry(peer, m, now);
+      return;
+    }
+    switch (m.type) {
+      case 'bulk-start':
+        this.st.inc('bulkStarted');
+        this.bulks.set(peer, { count: 0, stale: { ct: this.ownedBy(peer, 'ct'), expect: this.ownedBy(peer, 'expect') } });
+        break;
+      case 'bulk-end':
+        this.bulkEnd(peer, m.count);
+        break;
+      case 'resync':
+        this.events.resyncRequested(peer);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Expire external entries per the caches' own timeout; forget their owners. */
+  purge(now: number): void {
+    for (const kind of ['ct', 'expect'] as const) {
+      for (const key of this.external[kind].purge(now)) {
+        this.owner[kind].delete(key);
+        this.st.inc('purged');
+      }
+    }
+  }
+
+  private entry(peer: string, m: EntryMessage, now: number): void {
+    const kind = entryKind(m.type);
+    const record: CtRecord = { kind, family: m.family, attrs: m.attrs };
+    let key: string | undefined;
+    try {
+      key = this.keyOf(record);
+    } catch {
+      key = undefined;
+    }
+    if (key === undefined) {
+      this.st.inc('badKey');
+      this.logger.debug({ peer, type: m.type }, 'sync: entry without a usable key dropped');
+      return;
+    }
+    const bulk = this.bulks.get(peer);
+    if (bulk) {
+      bulk.stale[kind].delete(key);
+      if (m.flags & MsgFlag.BULK) bulk.count++;
+    }
+    if (entryOp(m.type) === 'destroy') {
+      this.external[kind].delete(key);
+      this.owner[kind].delete(key);
+      this.st.inc('deletes');
+      return;
+    }
+    const r = this.external[kind].upsert(key, record, now);
+    if (r === 'refused') {
+      this.st.inc('refused');
+      return;
+    }
+    this.owner[kind].set(key, peer);
+    this.st.inc('upserts');
+  }
+
+  private ownedBy(peer: string, kind: CtKind): Set<string> {
+    const s = new Set<string>();
+    for (const [key, p] of this.owner[kind]) if (p === peer) s.add(key);
+    return s;
+  }
+
+  private bulkEnd(peer: string, expected: number): void {
+    const b = this.bulks.get(peer);
+    this.bulks.delete(peer);
+    if (b === undefined) {
+      this.st.inc('bulkOrphanEnd');
+      return;
+    }
+    if (b.count !== expected) {
+      this.st.inc('bulkIncomplete');
+      this.events.bulkIncomplete(peer, expected, b.count);
+      return;
+    }
+    let swept = 0;
+    for (const kind of ['ct', 'expect'] as const) {
+      for (const key of b.stale[kind]) {
+        if (this.owner[kind].get(key) !== peer) continue;
+        this.external[kind].delete(key);
+        this.owner[kind].delete(key);
+        swept++;
+      }
+    }
+    this.st.inc('swept', swept);
+    this.st.inc('bulkCompleted');
+    this.events.bulkDone(peer, swept);
+  }
+}

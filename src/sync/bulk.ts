@@ -1,0 +1,66 @@
+/**
+ * Bulk sender: walks the internal caches incrementally (a chunk per tick,
+ * paced by the mode's room()) and emits bulk-start, every entry as an update
+ * flagged BULK, then bulk-end carrying the entry count. Restarting a bulk
+ * while one runs begins a new walk with a new bulk-start.
+ */
+import type { Cache } from '../cache/types';
+import type { CtKind, CtRecord } from '../netlink/types';
+import type { SyncMode } from './mode';
+import type { EntryMessage } from './wire/types';
+import { MsgFlag } from './wire/types';
+
+type Walk = Iterator<[CtKind, CtRecord]>;
+
+function* walk(internal: Record<CtKind, Cache>): Generator<[CtKind, CtRecord]> {
+  for (const [, rec] of internal.ct.entries()) yield ['ct', rec];
+  for (const [, rec] of internal.expect.entries()) yield ['expect', rec];
+}
+
+export type EntryBuilder = (kind: CtKind, op: 'update', record: CtRecord, flags: number) => EntryMessage;
+
+export class BulkSender {
+  private cur: { it: Walk; count: number } | undefined;
+  started = 0;
+  completed = 0;
+
+  constructor(
+    private readonly internal: Record<CtKind, Cache>,
+    private readonly mode: () => SyncMode,
+    private readonly entry: EntryBuilder,
+    private readonly chunk: number,
+  ) {}
+
+  get active(): boolean {
+    return this.cur !== undefined;
+  }
+
+  start(now: number): void {
+    this.started++;
+    this.cur = { it: walk(this.internal), count: 0 };
+    this.mode().enqueue({ type: 'bulk-start', flags: 0, seq: 0 }, now);
+  }
+
+  stop(): void {
+    this.cur = undefined;
+  }
+
+  /** Send the next chunk; called every tick. */
+  step(now: number): void {
+    const cur = this.cur;
+    if (cur === undefined) return;
+    const n = Math.min(this.chunk, this.mode().room());
+    for (let i = 0; i < n; i++) {
+      const r = cur.it.next();
+      if (r.done) {
+        this.cur = undefined;
+        this.completed++;
+        this.mode().enqueue({ type: 'bulk-end', flags: 0, seq: 0, count: cur.count }, now);
+        return;
+      }
+      cur.count++;
+      this.mode().enqueue(this.entry(r.value[0], 'update', r.value[1], MsgFlag.BULK), now);
+      if (this.cur !== cur) return; // the mode restarted the bulk (stream reset)
+    }
+  }
+}
