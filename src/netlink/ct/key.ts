@@ -5,12 +5,12 @@
  * attributes.
  *
  * Layout (bytes): kind ('c' | 'e'), family, proto, src addr (4|16), dst addr,
- * then for ports protocols sport,dport (be16 each), for ICMP id (be16),
- * type, code; then zone (be16): CTA_ZONE / CTA_EXPECT_ZONE if present,
+ * then for ICMP/ICMPv6 id (be16), type, code, for any other protocol
+ * sport, dport (be16 each, 0 when absent; GRE keys live there too); then zone (be16): CTA_ZONE / CTA_EXPECT_ZONE if present,
  * else the tuple's CTA_TUPLE_ZONE, else 0.
  */
 import type { CtRecord } from '../types';
-import { CTA, CTA_EXPECT } from './consts';
+import { CTA, CTA_EXPECT, IPPROTO } from './consts';
 import { readTuple, scanAttrs } from './tuple-raw';
 
 export function tupleKey(rec: CtRecord): string | null {
@@ -41,7 +41,7 @@ export function tupleKey(rec: CtRecord): string | null {
   buf.copy(k, 3, t.srcOff, t.srcOff + t.addrLen);
   buf.copy(k, 3 + t.addrLen, t.dstOff, t.dstOff + t.addrLen);
   let p = 3 + 2 * t.addrLen;
-  if (t.icmpType !== undefined || t.icmpId !== undefined) {
+  if (t.proto === IPPROTO.ICMP || t.proto === IPPROTO.ICMPV6) {
     k.writeUInt16BE(t.icmpId ?? 0, p);
     k[p + 2] = t.icmpType ?? 0;
     k[p + 3] = t.icmpCode ?? 0;
