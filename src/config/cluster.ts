@@ -73,8 +73,8 @@ const MAX_NODES = 32;
 
 type Lines = Map<string, number>;
 
-/** section -> line, and "section\0key" -> line. Reports malformed lines. */
-function scanLines(text: string, file: string, sink: DiagnosticSink): Lines {
+/** section -> line, and "section\0key" -> line. Reports malformed lines (and remembers them in `bad`). */
+function scanLines(text: string, file: string, sink: DiagnosticSink, bad: Set<string>): Lines {
   const at: Lines = new Map();
   let section = '';
   text.split(/\r\n|\n|\r/).forEach((raw, i) => {
@@ -82,7 +82,10 @@ function scanLines(text: string, file: string, sink: DiagnosticSink): Lines {
     if (line === '' || line.startsWith(';') || line.startsWith('#')) return;
     if (line.startsWith('[')) {
       const m = /^\[([^\]]*)\]\s*(?:[;#].*)?$/.exec(line);
-      if (!m) sink.error({ file, line: i + 1 }, `malformed section header '${line}'`);
+      if (!m) {
+        sink.error({ file, line: i + 1 }, `malformed section header '${line}'`);
+        bad.add(line);
+      }
       section = (m?.[1] ?? '').trim();
       if (at.has(section)) sink.error({ file, line: i + 1 }, `repeated section [${section}] (first at line ${at.get(section) ?? 0})`);
       else at.set(section, i + 1);
@@ -91,6 +94,7 @@ function scanLines(text: string, file: string, sink: DiagnosticSink): Lines {
     const eq = line.indexOf('=');
     if (eq <= 0) {
       sink.error({ file, line: i + 1 }, `expected 'key = value', got '${line}'`);
+      bad.add(line);
       return;
     }
     const key = line.slice(0, eq).trim();
@@ -107,7 +111,8 @@ const isObj = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !
 export function parseClusterIni(text: string, opts: { file?: string } = {}): ClusterParseResult {
   const file = opts.file ?? 'cluster.ini';
   const sink = new DiagnosticSink();
-  const lines = scanLines(text, file, sink);
+  const badLines = new Set<string>();
+  const lines = scanLines(text, file, sink, badLines);
   let data: Raw = {};
   try {
     data = ini.parse(text) as Raw;
@@ -115,7 +120,9 @@ export function parseClusterIni(text: string, opts: { file?: string } = {}): Clu
     sink.error({ file, line: 0 }, `cannot parse INI: ${(e as Error).message}`);
     return { diagnostics: sink.items };
   }
-  const lineOf = (section: string, key?: string): number => lines.get(key === undefined ? section : `${section}\0${key}`) ?? lines.get(section) ?? 0;
+  const nested = (section: string): number | undefined => [...lines].find(([k]) => k.startsWith(`${section}.`) && !k.includes('\0'))?.[1];
+  const lineOf = (section: string, key?: string): number =>
+    lines.get(key === undefined ? section : `${section}\0${key}`) ?? lines.get(section) ?? nested(section) ?? 0;
   const err = (section: string, key: string | undefined, msg: string): void => sink.error({ file, line: lineOf(section, key) }, msg);
   const warn = (section: string, key: string | undefined, msg: string): void => sink.warning({ file, line: lineOf(section, key) }, msg);
 
@@ -142,7 +149,7 @@ export function parseClusterIni(text: string, opts: { file?: string } = {}): Clu
     }
     return String(v).trim();
   };
-  for (const k of Object.keys(c)) if (!CLUSTER_KEYS.includes(k)) warn('cluster', k, `unknown key '${k}' in [cluster] ignored`);
+  for (const k of Object.keys(c)) if (!CLUSTER_KEYS.includes(k) && !badLines.has(k)) warn('cluster', k, `unknown key '${k}' in [cluster] ignored`);
 
   let okay = true;
   const need = <T>(v: T | undefined): T | undefined => {
