@@ -100,7 +100,7 @@ export class ExternalApplier {
       if (m.flags & MsgFlag.BULK) bulk.count++;
     }
     if (entryOp(m.type) === 'destroy') {
-      this.external[kind].delete(key);
+      this.external[kind].remove(key);
       this.owner[kind].delete(key);
       this.st.inc('deletes');
       return;
@@ -136,7 +136,7 @@ export class ExternalApplier {
     for (const kind of ['ct', 'expect'] as const) {
       for (const key of b.stale[kind]) {
         if (this.owner[kind].get(key) !== peer) continue;
-        this.external[kind].delete(key);
+        this.external[kind].remove(key);
         this.owner[kind].delete(key);
         swept++;
       }

@@ -149,7 +149,8 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
 
   const entry = (kind: CtKind, op: CtEventType, record: CtRecord, flags = 0): EntryMessage => {
     const r = syncAttrs(record);
-    return { type: entryType(kind, op), flags, seq: 0, family: r.family, attrs: r.attrs };
+    // Copy: cache records are views valid only until the cache's next mutation.
+    return { type: entryType(kind, op), flags, seq: 0, family: r.family, attrs: Buffer.from(r.attrs) };
   };
 
   const flush = (): void => {
