@@ -109,11 +109,13 @@ export function createControlClient(opts: ClientOptions): ControlClient {
   };
 }
 
-function connectError(e: NodeJS.ErrnoException, opts: ClientOptions): CallResult {
+/** Map a connect() failure to the message a user sees. */
+export function connectError(e: NodeJS.ErrnoException, opts: Pick<ClientOptions, 'path' | 'group'>): CallResult {
   switch (e.code) {
     case 'ENOENT':
-    case 'ECONNREFUSED':
       return { ok: false, code: 'ENOTRUNNING', message: `ctsyncd is not running (no control socket at ${opts.path})` };
+    case 'ECONNREFUSED':
+      return { ok: false, code: 'ENOTRUNNING', message: `ctsyncd is not running (stale control socket at ${opts.path})` };
     case 'EACCES':
     case 'EPERM':
       return {

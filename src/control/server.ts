@@ -82,6 +82,7 @@ export function createControlServer(opts: ControlServerOptions): ControlServer {
   const log = opts.logger;
   const counters: ControlServerCounters = { connections: 0, refused: 0, requests: 0, badFrames: 0, failures: 0 };
   const sockets = new Set<net.Socket>();
+  const refused = new Set<net.Socket>();
   let commitRunning: { since: number } | undefined;
   const server = net.createServer({ allowHalfOpen: false }, onConnection);
 
@@ -108,6 +109,11 @@ export function createControlServer(opts: ControlServerOptions): ControlServer {
     if (sockets.size >= maxClients) {
       counters.refused += 1;
       log.warn({ clients: sockets.size }, 'control: too many clients, refusing');
+      refused.add(sock);
+      sock.on('close', () => refused.delete(sock));
+      sock.on('error', () => sock.destroy());
+      sock.setTimeout(1000, () => sock.destroy());
+      sock.resume();
       sock.end(encodeFrame(FrameType.Error, 0, { code: 'EBUSY', message: `too many control clients (max ${maxClients})` }));
       return;
     }
@@ -255,7 +261,7 @@ export function createControlServer(opts: ControlServerOptions): ControlServer {
       log.info({ path: opts.path }, 'control socket listening');
     },
     async close() {
-      for (const s of sockets) s.destroy();
+      for (const s of [...sockets, ...refused]) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       try {
         unlinkSync(opts.path);
