@@ -44,23 +44,30 @@ export const createAlarmMode: ModeFactory = (ctx, options): SyncMode => {
     st.inc('rounds');
   };
 
-  const refresh = (now: number): void => {
-    if (o.refreshTimeMs <= 0) return;
-    if (now - roundStart >= o.refreshTimeMs) newRound(now);
-    // Share of the round due by the end of this tick, so the last tick of the period completes it.
-    const elapsed = Math.min(o.refreshTimeMs, now - roundStart + ctx.tickMs);
-    const due = Math.min(roundTotal, Math.ceil((roundTotal * elapsed) / o.refreshTimeMs));
-    while (sentInRound < due && walk) {
+  /** Send refresh messages until `target` entries of this round have gone out. */
+  const sendUpTo = (target: number): void => {
+    while (sentInRound < target && walk) {
       const r = walk.next();
       if (r.done) {
         walk = undefined;
-        break;
+        return;
       }
       const [kind, rec] = r.value;
       enqueue(ctx.entry(kind, 'update', rec));
       sentInRound++;
       st.inc('refreshed');
     }
+  };
+
+  const refresh = (now: number): void => {
+    if (o.refreshTimeMs <= 0) return;
+    if (now - roundStart >= o.refreshTimeMs) {
+      sendUpTo(roundTotal); // the last share of the finished round
+      const start = now - roundStart < 2 * o.refreshTimeMs ? roundStart + o.refreshTimeMs : now;
+      newRound(start);
+    }
+    // Share due so far: total * elapsed / period, so each tick sends about total * tickMs / period.
+    sendUpTo(Math.min(roundTotal, Math.ceil((roundTotal * (now - roundStart)) / o.refreshTimeMs)));
   };
 
   return {
