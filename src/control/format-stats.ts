@@ -44,7 +44,7 @@ function general(s: GeneralStats): string {
   return (
     cacheBlock('internal', s.internal) +
     (s.external ? cacheBlock('external', s.external) : '') +
-    `traffic processed:\n${u20(s.traffic.bytes)} Bytes ${u20(s.traffic.packets)} Pckts\n\n` +
+    `traffic processed:\n${u20(s.traffic.bytes)} Bytes ${n(s.traffic.packets, 25)} Pckts\n\n` +
     activeLink(s.link) +
     `message tracking:\n${u20(s.messages.malformed)} Malformed msgs ${u20(s.messages.lost)} Lost msgs\n\n`
   );
