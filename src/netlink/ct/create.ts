@@ -16,7 +16,10 @@
  *     or ports differ) CTA_NAT_SRC = reply dst address (+ reply dst port /
  *     ICMP id); when DNATed (IPS_DST_NAT, or orig dst != reply src, ...)
  *     CTA_NAT_DST = reply src address (+ reply src port), so the new kernel
- *     sets up the same NAT binding;
+ *     sets up the same NAT binding. The reply tuple is then sent as the plain
+ *     inverse of the original one (like conntrackd, which sends no reply
+ *     tuple and lets libnetfilter_conntrack invert the original): the kernel
+ *     sets IPS_SRC_NAT/IPS_DST_NAT only when its NAT setup changes the reply;
  *   - TCP: flags are applied (mask = flags for WINDOW_SCALE, SACK_PERM,
  *     CLOSE_INIT, BE_LIBERAL); `beLiberal` adds IP_CT_TCP_FLAG_BE_LIBERAL
  *     like conntrackd without TCPWindowTracking.
@@ -28,12 +31,12 @@
  *
  * Malformed input: attributes up to the first framing error are used.
  */
-import type { CtRecord, NatRange, ProtoInfo } from '../types';
+import type { CtRecord, NatRange, ProtoInfo, Tuple } from '../types';
 import { be32Attr, concatSlices, DEFAULT_LIMITS, NLA_HDRLEN, nlaAlign } from './attr';
 import { CTA, CTA_EXPECT, CTA_MAX_KNOWN, IPPROTO, IPS, IPS_UNCHANGEABLE_MASK, TCP_FLAG } from './consts';
 import { formatIP } from './ip';
 import { decodeObject, encodeNested, type Obj } from './schema';
-import { NAT, PROTOINFO } from './tables';
+import { NAT, PROTOINFO, TUPLE } from './tables';
 import { readTuple, scanAttrs, type RawTuple } from './tuple-raw';
 
 export interface CreateOptions {
@@ -116,9 +119,18 @@ function rewrite(rec: CtRecord, mode: 'create' | 'update', opts: CreateOptions):
   let status: number | undefined;
   let hasNat = false;
   let hasTimeout = false;
+  let origSlice: Slice | undefined;
+  let replySlice: Slice | undefined;
   for (const s of slices) {
-    if (s.type === CTA.TUPLE_ORIG) orig = readTuple(buf, s.off, s.off + s.len);
-    if (s.type === CTA.TUPLE_REPLY) reply = readTuple(buf, s.off, s.off + s.len);
+    if (s.type === CTA.TUPLE_ORIG) {
+      orig = readTuple(buf, s.off, s.off + s.len);
+      origSlice = s;
+    }
+    if (s.type === CTA.TUPLE_REPLY) {
+      reply = readTuple(buf, s.off, s.off + s.len);
+      replySlice = s;
+      if (mode === 'create') continue; // written below, possibly un-NATed
+    }
     if (s.type === CTA.NAT_SRC || s.type === CTA.NAT_DST) hasNat = true;
     if (mode === 'create' ? CREATE_DROP.has(s.type) : !UPDATE_KEEP.has(s.type) && !isNewerType(s.type, CTA_MAX_KNOWN)) continue;
     if (s.type === CTA.STATUS && s.len === 4) {
@@ -142,7 +154,14 @@ function rewrite(rec: CtRecord, mode: 'create' | 'update', opts: CreateOptions):
     if (mode === 'update') st |= status & IPS.EXPECTED;
     extra.unshift(be32Attr(CTA.STATUS, st >>> 0));
   }
-  if (mode === 'create' && !hasNat && orig && reply) extra.push(...natAttrs(buf, orig, reply, status ?? 0));
+  if (mode === 'create' && replySlice) {
+    const nat = !hasNat && orig && reply ? natAttrs(buf, orig, reply, status ?? 0) : [];
+    extra.push(...nat);
+    // With NAT, the reply tuple must be the plain inverse of the original: the
+    // kernel's NAT setup rewrites it and only then sets IPS_SRC_NAT/DST_NAT.
+    const inv = (nat.length > 0 || hasNat) && origSlice ? invertedReply(buf, origSlice, replySlice) : null;
+    extra.unshift(inv ?? concatSlices(buf, [whole(replySlice)]));
+  }
   return concatSlices(buf, keep, extra);
 }
 
@@ -163,6 +182,24 @@ function rewriteProtoinfo(buf: Buffer, s: Slice, beLiberal: boolean): Buffer | n
   if (fo) tcp.flagsOrig = fo;
   if (fr) tcp.flagsReply = fr;
   return encodeNested(CTA.PROTOINFO, { ...pi, tcp } as unknown as Obj, PROTOINFO);
+}
+
+/**
+ * CTA_TUPLE_REPLY as the inverse of the original tuple (addresses and ports
+ * swapped, ICMP id from the original, ICMP type/code and zone from the reply
+ * as read), i.e. the reply before NAT; null when a tuple does not decode.
+ */
+function invertedReply(buf: Buffer, origSlice: Slice, replySlice: Slice): Buffer | null {
+  const o = decodeObject(buf, origSlice.off, origSlice.off + origSlice.len, TUPLE, 2, DEFAULT_LIMITS);
+  const r = decodeObject(buf, replySlice.off, replySlice.off + replySlice.len, TUPLE, 2, DEFAULT_LIMITS);
+  if (!o.ok || !r.ok) return null;
+  const ot = o.value as unknown as Tuple;
+  const rt = r.value as unknown as Tuple;
+  const inv: Tuple = { ...rt, src: ot.dst, dst: ot.src, proto: ot.proto };
+  if (ot.dport !== undefined) inv.sport = ot.dport;
+  if (ot.sport !== undefined) inv.dport = ot.sport;
+  if (ot.icmpId !== undefined) inv.icmpId = ot.icmpId;
+  return encodeNested(CTA.TUPLE_REPLY, inv as unknown as Obj, TUPLE);
 }
 
 const PORT_PROTOS = new Set<number>([IPPROTO.TCP, IPPROTO.UDP, IPPROTO.UDPLITE, IPPROTO.SCTP, IPPROTO.DCCP]);

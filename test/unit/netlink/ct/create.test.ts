@@ -43,7 +43,8 @@ describe('toCreateAttrs', () => {
     expect(out.natSrc).toEqual({ minIp: '203.0.113.1', maxIp: '203.0.113.1', minPort: 40000, maxPort: 40000 });
     expect(out.natDst).toBeUndefined();
     expect(out.orig).toEqual(ct.orig);
-    expect(out.reply).toEqual(ct.reply);
+    // reply sent un-NATed (inverse of orig): the kernel's NAT setup rewrites it and sets IPS_SRC_NAT
+    expect(out.reply).toEqual({ src: '198.51.100.20', dst: '192.0.2.10', proto: 6, sport: 80, dport: 40000 });
     expect(out.timeout).toBe(ct.timeout);
     for (const t of READ_ONLY) expect(types(toCreateAttrs(rec))).not.toContain(t);
     expect(out.status).toBe(((ct.status ?? 0) & ~(IPS.SRC_NAT | IPS.DST_NAT | IPS.SRC_NAT_DONE | IPS.DST_NAT_DONE | IPS.EXPECTED | IPS.DYING)) | IPS.CONFIRMED);
@@ -55,11 +56,13 @@ describe('toCreateAttrs', () => {
     const out = asCt(toCreateAttrs(rec));
     expect(out.natDst).toEqual({ minIp: '198.51.100.30', maxIp: '198.51.100.30', minPort: 80, maxPort: 80 });
     expect(out.natSrc).toBeUndefined();
+    expect(out.reply).toEqual({ src: '203.0.113.80', dst: '192.0.2.11', proto: 6, sport: 80, dport: 40001 });
   });
 
   it('plain entry: no NAT attributes; TCP flags are applied (mask = flags)', () => {
-    const { rec } = fixture('192.0.2.1');
+    const { rec, ct } = fixture('192.0.2.1');
     const out = asCt(toCreateAttrs(rec));
+    expect(out.reply).toEqual(ct.reply);
     expect(out.natSrc).toBeUndefined();
     expect(out.natDst).toBeUndefined();
     expect(out.protoinfo?.tcp?.flagsOrig).toEqual({ flags: 0x0a, mask: 0x0a });
@@ -95,6 +98,8 @@ describe('toCreateAttrs', () => {
     const o6 = asCt(toCreateAttrs(encodeConntrack(v6)), 10);
     expect(o6.natDst).toEqual({ minIp: '2001:db8:1::53', maxIp: '2001:db8:1::53', minPort: 5353, maxPort: 5353 });
     expect(o6.natSrc).toBeUndefined();
+    expect(o6.reply).toEqual({ src: '2001:db8::80', dst: '2001:db8::1', proto: 17, sport: 53, dport: 5000 });
+    expect(asCt(toCreateAttrs(encodeConntrack(icmp))).reply).toEqual({ ...icmp.reply, dst: '192.0.2.1', icmpId: 7 });
 
     // NAT bit set but tuples identical (null binding): still derived, so the binding exists
     const nul: Conntrack = { ...icmp, reply: { ...icmp.reply, dst: '192.0.2.1', icmpId: 7 } };
