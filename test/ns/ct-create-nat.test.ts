@@ -7,10 +7,11 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeConntrack } from '../../src/netlink/ct/conntrack';
-import { toCreateAttrs, toUpdateAttrs } from '../../src/netlink/ct/create';
+import { decodeConntrack, encodeConntrack } from '../../src/netlink/ct/conntrack';
+import { toCreateAttrs, toExpectCreateAttrs, toUpdateAttrs } from '../../src/netlink/ct/create';
+import { IPS } from '../../src/netlink/ct/consts';
 import { syncAttrs } from '../../src/netlink/ct/sync-attrs';
-import type { CtRecord, Family } from '../../src/netlink/types';
+import type { Conntrack, CtRecord, Family } from '../../src/netlink/types';
 import { Lab, have, isRoot } from '../helpers/netns';
 
 const enabled = isRoot() && have('conntrack') && have('python3') && have('nft');
@@ -43,6 +44,18 @@ function dump(lab: Lab, ns: string): CtRecord[] {
     .map((l) => {
       const [, fam, h] = l.split(' ');
       return { kind: 'ct' as const, family: Number(fam) as Family, attrs: Buffer.from(h ?? '', 'hex') };
+    });
+}
+
+function dumpExpect(lab: Lab, ns: string): CtRecord[] {
+  return lab
+    .exec(ns, `python3 ${PY}`)
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('expect '))
+    .map((l) => {
+      const [, fam, h] = l.split(' ');
+      return { kind: 'expect' as const, family: Number(fam) as Family, attrs: Buffer.from(h ?? '', 'hex') };
     });
 }
 
@@ -104,5 +117,39 @@ s.send(struct.pack('=IHHII',16+len(body),1<<8,0x1|0x4,1,0)+body)
 d=s.recv(65536);print(-struct.unpack_from('=i',d,16)[0])"`);
     expect(Number(out.trim())).toBe(0);
     expect(lab.exec(b, 'conntrack -L -p tcp --orig-src 192.0.2.13 2>/dev/null')).toContain('mark=9');
+  });
+
+  it('master with helper and its expectation are recreated in B', () => {
+    const master: Conntrack = {
+      family: 2,
+      orig: { src: '192.0.2.60', dst: '198.51.100.60', proto: 6, sport: 3333, dport: 21 },
+      reply: { src: '198.51.100.60', dst: '192.0.2.60', proto: 6, sport: 21, dport: 3333 },
+      status: IPS.SEEN_REPLY | IPS.ASSURED | IPS.CONFIRMED,
+      timeout: 300,
+      protoinfo: { tcp: { state: 3 } },
+      helper: { name: 'ftp' },
+    };
+    const mrec = encodeConntrack(master);
+    expect(send(lab, a, mrec, toCreateAttrs(mrec))).toBe(0);
+    expect(lab.exec(a, 'conntrack -L -p tcp --orig-src 192.0.2.60 2>/dev/null')).toContain('helper=ftp');
+    lab.exec(
+      a,
+      'conntrack -I expect -s 192.0.2.60 -d 198.51.100.60 -p tcp --sport 3333 --dport 21 --tuple-src 198.51.100.60 --tuple-dst 192.0.2.60 ' +
+        '--mask-src 255.255.255.255 --mask-dst 255.255.255.255 --tuple-port-src 0 --tuple-port-dst 4000 --mask-port-src 0 --mask-port-dst 65535 -t 200',
+    );
+    const exps = dumpExpect(lab, a);
+    expect(exps.length).toBe(1);
+    const exp = exps[0] as CtRecord;
+    // the master first, from A's dump, then the expectation
+    const fromA = dump(lab, a).find((r) => {
+      const d = decodeConntrack(r);
+      return d.ok && d.value.orig.src === '192.0.2.60';
+    });
+    if (!fromA) throw new Error('master not dumped');
+    expect(send(lab, b, fromA, toCreateAttrs(syncAttrs(fromA)))).toBe(0);
+    expect(send(lab, b, exp, toExpectCreateAttrs(syncAttrs(exp)))).toBe(0);
+    const norm = (ns: string): string => lab.exec(ns, 'conntrack -L expect 2>/dev/null').replace(/^\d+ /gm, '').trim();
+    expect(norm(b)).toBe(norm(a));
+    expect(norm(b)).toContain('helper=ftp');
   });
 });
