@@ -1,7 +1,7 @@
 /**
  * The CLI only needs the control socket from the configuration: the `Path`
- * (and ctsync's optional `Group`) of the `UNIX { ... }` block inside
- * `General { ... }` of a conntrackd.conf. This small scanner reads just that,
+ * of the `UNIX { ... }` block inside `General { ... }` of a conntrackd.conf,
+ * and ctsync's `ControlGroup` (in General) for the permission message. This small scanner reads just that,
  * so client commands work without loading the whole configuration.
  */
 import { readFile } from 'node:fs/promises';
@@ -36,7 +36,16 @@ export function socketFromConfigText(text: string): SocketConfig {
       if (stack.pop() === undefined) return { ok: false, message: 'unbalanced } in configuration' };
       continue;
     }
-    if (stack[stack.length - 1] === 'unix') {
+    const top = stack[stack.length - 1];
+    if (top === 'general' && w.toLowerCase() === 'controlgroup') {
+      const val = t[i + 1];
+      if (val !== undefined && val !== '{' && val !== '}') {
+        group = val;
+        i++;
+      }
+      continue;
+    }
+    if (top === 'unix') {
       const key = w.toLowerCase();
       const val = t[i + 1];
       if ((key === 'path' || key === 'group' || key === 'controlgroup') && val !== undefined && val !== '{' && val !== '}') {

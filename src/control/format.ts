@@ -121,8 +121,10 @@ export function formatConntrackXml(ct: Conntrack, opts: XmlOptions = {}): string
   const pi = ct.protoinfo;
   let ind = '';
   if (pi?.tcp) ind += `<state>${stateName(TCP_STATES, pi.tcp.state)}</state>`;
-  if (pi?.sctp) ind += `<state>${stateName(SCTP_STATES, pi.sctp.state)}</state>`;
-  if (pi?.dccp) ind += `<state>${stateName(DCCP_STATES, pi.dccp.state)}</state>`;
+  // libnetfilter_conntrack's XML printer names SCTP and DCCP states from the TCP table
+  // (SCTP ESTABLISHED=4 prints FIN_WAIT); conntrackd 1.4.7 output does, so we do too.
+  if (pi?.sctp) ind += `<state>${stateName(TCP_STATES, pi.sctp.state)}</state>`;
+  if (pi?.dccp) ind += `<state>${stateName(TCP_STATES, pi.dccp.state)}</state>`;
   if (ct.mark !== undefined) ind += `<mark>${ct.mark >>> 0}</mark>`;
   if (ct.secmark !== undefined) ind += `<secmark>${ct.secmark >>> 0}</secmark>`;
   if (ct.zone !== undefined) ind += `<zone>${ct.zone}</zone>`;

@@ -6,6 +6,9 @@ describe('control socket from conntrackd.conf', () => {
     const text = `Sync {\n Mode FTFW { }\n UDP { Path /not/this }\n}\nGeneral {\n # UNIX { Path /commented }\n UNIX {\n  Path /var/run/ct.ctl\n  Group ctsync\n }\n}\n`;
     expect(socketFromConfigText(text)).toEqual({ ok: true, path: '/var/run/ct.ctl', group: 'ctsync' });
   });
+  it('ControlGroup in General', () => {
+    expect(socketFromConfigText('General {\n ControlGroup ctsync\n UNIX { Path /run/c.ctl }\n}')).toEqual({ ok: true, path: '/run/c.ctl', group: 'ctsync' });
+  });
   it('quoted path, case-insensitive keys', () => {
     expect(socketFromConfigText('general { unix { path "/run/a b.ctl" } }')).toEqual({ ok: true, path: '/run/a b.ctl' });
   });

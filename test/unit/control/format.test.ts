@@ -82,6 +82,21 @@ describe('cache dumps match conntrackd 1.4.7', () => {
     expect(formatConntrackXml(c)).toContain('<counters><packets>3</packets><bytes>180</bytes></counters></meta>');
   });
 
+  it('SCTP: text uses SCTP state names, XML the TCP table (as libnetfilter_conntrack does)', () => {
+    const c: Conntrack = {
+      family: 2,
+      orig: t('192.0.2.15', '203.0.113.55', 132, 3000, 3001),
+      reply: rev(t('192.0.2.15', '203.0.113.55', 132, 3000, 3001)),
+      status: CONFIRMED,
+      mark: 0,
+      protoinfo: { sctp: { state: 4 } },
+    };
+    expect(formatConntrackText(c, 1)).toBe(
+      'sctp     132 ESTABLISHED src=192.0.2.15 dst=203.0.113.55 sport=3000 dport=3001 [UNREPLIED] src=203.0.113.55 dst=192.0.2.15 sport=3001 dport=3000 mark=0 [active since 1s]',
+    );
+    expect(formatConntrackXml(c)).toContain('<state>FIN_WAIT</state>');
+  });
+
   it('escapes nothing unusual and names unknown protocols', () => {
     const c: Conntrack = { family: 2, orig: { src: '192.0.2.1', dst: '192.0.2.2', proto: 99 }, reply: { src: '192.0.2.2', dst: '192.0.2.1', proto: 99 } };
     expect(formatConntrackText(c, 0)).toBe('unknown  99 src=192.0.2.1 dst=192.0.2.2 src=192.0.2.2 dst=192.0.2.1 [active since 0s]');
