@@ -1,0 +1,285 @@
+/**
+ * The running daemon: caches, kernel mirror, sync engine and transport wired
+ * together behind the DaemonApi the control plane calls. Every dependency is
+ * injected (kernel table, transport, clock, randomness), so the whole daemon
+ * runs in-process on a MemoryTable and a memory link in tests.
+ */
+import { compileFilter, type CompiledFilter } from '../cache/filter';
+import { createMirror, type Mirror } from '../cache/mirror';
+import { createCache } from '../cache/packed-cache';
+import type { Cache } from '../cache/types';
+import type { ConntrackdConfig, SyncConfig } from '../config/conntrackd-types';
+import { decodeExpectation } from '../netlink/ct/expect';
+import { tupleKey } from '../netlink/ct/key';
+import { peekFlow } from '../netlink/ct/peek';
+import { syncAttrs } from '../netlink/ct/sync-attrs';
+import type { KernelTable } from '../netlink/table';
+import type { CtKind, CtRecord } from '../netlink/types';
+import { createSyncEngine, type SyncEngine } from '../sync/engine';
+import type { Random } from '../sync/seq';
+import type { Transport } from '../transport/types';
+import type { Clock } from '../util/clock';
+import type { Logger } from '../util/log';
+import type {
+  CacheName,
+  CommitKind,
+  CommitProgress,
+  CommitResult,
+  DaemonApi,
+  DaemonStatus,
+  DumpEntry,
+  HaState,
+  StatsSection,
+  StatsResult,
+  TransitionStep,
+} from './api';
+import { filterSpec, modeSettings, type ModeSettings } from './config-map';
+import { shortenTimeouts } from './timers';
+import { buildStats, type StatsSources } from './stats';
+
+export interface DaemonDeps {
+  config: ConntrackdConfig;
+  table: KernelTable;
+  transport: Transport;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  version: string;
+  /** Called by -k: the owner stops the process. */
+  onKill?: () => void;
+  /** Entries per kernel write during a commit (progress granularity). */
+  commitChunk?: number;
+}
+
+export interface Daemon {
+  readonly api: DaemonApi;
+  readonly engine: SyncEngine;
+  readonly caches: { internal: Caches; external: Caches };
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Record an HA transition (embedded VRRP or inferred from commands). */
+  setState(state: HaState, steps?: TransitionStep[]): void;
+}
+
+export interface Caches {
+  ct: Cache;
+  expect: Cache;
+}
+
+export class DaemonError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function kinds(k: CommitKind): CtKind[] {
+  return k === 'all' ? ['ct', 'expect'] : [k];
+}
+
+export function createDaemon(deps: DaemonDeps): Daemon {
+  const { config, table, clock, logger } = deps;
+  const sync: SyncConfig | undefined = config.sync;
+  if (!sync) throw new DaemonError('EINVAL', 'the configuration has no Sync section: nothing to replicate');
+  const mode: ModeSettings = modeSettings(sync);
+  const limit = config.general.hashLimit;
+  const mk = (name: string, timeoutMs = 0): Cache => createCache({ name, limit, timeoutMs, logger });
+  const internal: Caches = { ct: mk('internal'), expect: mk('internal-expect') };
+  const external: Caches = {
+    ct: mk('external', mode.externalTimeoutMs),
+    expect: mk('external-expect', mode.externalTimeoutMs),
+  };
+  const filter: CompiledFilter = compileFilter(filterSpec(config));
+  const keyOf = (rec: CtRecord): string | null => tupleKey(rec);
+  const acceptCt = (rec: CtRecord): boolean => {
+    const s = peekFlow(rec);
+    return s !== null && filter(s);
+  };
+  const expectSync = sync.expectationSync;
+  const acceptExpect = (rec: CtRecord): boolean => {
+    if (expectSync === false) return false;
+    if (expectSync === 'all') return true;
+    const d = decodeExpectation(rec);
+    return d.ok && d.value.helper !== undefined && expectSync.includes(d.value.helper);
+  };
+
+  const engine = createSyncEngine({
+    mode: mode.name,
+    transport: deps.transport,
+    clock,
+    random: deps.random,
+    internal,
+    external,
+    keyOf: (rec) => keyOf(rec) ?? undefined,
+    syncAttrs: (rec) => (rec.kind === 'ct' ? syncAttrs(rec) : rec),
+    logger,
+    options: mode.engine,
+  });
+
+  const mirrors: Mirror[] = [];
+  const mirrorOf = new Map<CtKind, Mirror>();
+  const addMirror = (kind: CtKind): void => {
+    const m = createMirror({
+      table,
+      cache: internal[kind],
+      kind,
+      keyOf,
+      accept: kind === 'ct' ? acceptCt : acceptExpect,
+      clock,
+      logger,
+      rcvbuf: config.general.netlinkBufferSize,
+      // Peers learn our table through FT-FW's reset/resync or a bulk send, not a burst of 'new'.
+      emitInitial: false,
+    });
+    m.onChange((c) => engine.local(c));
+    mirrors.push(m);
+    mirrorOf.set(kind, m);
+  };
+  addMirror('ct');
+  if (expectSync !== false) addMirror('expect');
+
+  const startedAt = clock.now();
+  const counters = { flushKernel: 0, resyncKernel: 0, commits: 0 };
+  let committing = false;
+  let state: HaState = 'INIT';
+  let lastTransition: DaemonStatus['lastTransition'];
+
+  const setState = (to: HaState, steps: TransitionStep[] = []): void => {
+    if (to !== state || steps.length > 0) {
+      lastTransition = { from: state, to, atEpochMs: Date.now(), steps };
+      logger.info({ from: state, to, steps }, 'state change');
+    }
+    state = to;
+  };
+
+  const commit = async (kind: CommitKind, progress?: (p: CommitProgress) => void): Promise<CommitResult> => {
+    if (committing) throw new DaemonError('EBUSY', 'a commit is already running');
+    committing = true;
+    const t0 = clock.now();
+    let committed = 0;
+    let failed = 0;
+    try {
+      for (const k of kinds(kind)) {
+        // Copy out: cache records are views that a later change may reuse.
+        const recs: CtRecord[] = [];
+        for (const [, r] of external[k].entries()) recs.push({ kind: r.kind, family: r.family, attrs: Buffer.from(r.attrs) });
+        const chunk = deps.commitChunk ?? 25_000;
+        for (let i = 0; i < recs.length; i += chunk) {
+          const res = await table.create(recs.slice(i, i + chunk));
+          committed += res.ok;
+          failed += res.failed.length;
+          for (const f of res.failed.slice(0, 5)) logger.warn({ code: f.code, msg: f.message }, 'commit: entry refused by the kernel');
+          progress?.({ done: Math.min(i + chunk, recs.length), total: recs.length });
+        }
+      }
+    } finally {
+      committing = false;
+    }
+    counters.commits++;
+    const seconds = (clock.now() - t0) / 1000;
+    logger.info({ committed, failed, seconds }, 'commit done');
+    return { committed, failed, seconds };
+  };
+
+  const sources: StatsSources = {
+    internal,
+    external,
+    engine,
+    transport: deps.transport,
+    mirrors: () => mirrors.map((m) => m.stats()),
+    filter,
+    counters,
+    uptimeSeconds: () => (clock.now() - startedAt) / 1000,
+    netlinkBufferSize: config.general.netlinkBufferSize ?? 0,
+    externalDisabled: mode.disableExternalCache,
+  };
+
+  const api: DaemonApi = {
+    commit,
+    async flushCache(which: CacheName | 'all') {
+      if (which !== 'external') for (const c of [internal.ct, internal.expect]) c.clear();
+      if (which !== 'internal') for (const c of [external.ct, external.expect]) c.clear();
+      logger.info({ which }, 'caches flushed');
+    },
+    async flushKernel(kind: CommitKind) {
+      for (const k of kinds(kind)) await table.flush(k);
+      counters.flushKernel++;
+      logger.info({ kind }, 'kernel table flushed');
+    },
+    async dumpCache(which: CacheName, kind: CtKind): Promise<DumpEntry[]> {
+      const cache = (which === 'internal' ? internal : external)[kind];
+      const now = clock.now();
+      const out: DumpEntry[] = [];
+      for (const [key, r] of cache.entries()) {
+        const at = cache.refreshedAt(key) ?? now;
+        out.push({ record: { kind: r.kind, family: r.family, attrs: Buffer.from(r.attrs) }, ageSeconds: Math.max(0, Math.floor((now - at) / 1000)) });
+      }
+      return out;
+    },
+    async stats(section: StatsSection): Promise<StatsResult> {
+      return buildStats(section, sources);
+    },
+    async resyncKernel(kind: CommitKind) {
+      for (const k of kinds(kind)) await mirrorOf.get(k)?.resync();
+      counters.resyncKernel++;
+    },
+    async requestResync() {
+      engine.requestResync();
+      engine.flush();
+    },
+    async bulkSend() {
+      engine.bulkSend();
+      engine.flush();
+    },
+    async shortenTimers() {
+      const n = await shortenTimeouts(table, mode.purgeTimeoutS, logger);
+      logger.info({ entries: n, purgeTimeout: mode.purgeTimeoutS }, 'kernel timers shortened');
+    },
+    async kill() {
+      setState('STOPPING');
+      clock.setTimeout(() => deps.onKill?.(), 0);
+    },
+    async status(): Promise<DaemonStatus> {
+      const st = engine.stats();
+      return {
+        pid: process.pid,
+        version: deps.version,
+        state,
+        mode: mode.name,
+        uptimeSeconds: Math.floor((clock.now() - startedAt) / 1000),
+        peers: st.peers.map((p) => ({
+          address: p.id,
+          state: 'up',
+          lastSeenSeconds: Math.max(0, Math.floor((clock.now() - p.lastHeard) / 1000)),
+        })),
+        cache: {
+          internal: internal.ct.size,
+          external: external.ct.size,
+          internalExpect: internal.expect.size,
+          externalExpect: external.expect.size,
+        },
+        lastTransition,
+      };
+    },
+  };
+
+  return {
+    api,
+    engine,
+    caches: { internal, external },
+    setState,
+    async start() {
+      // Fill the internal cache first: a resync answered from a partial cache would delete peers' entries.
+      for (const m of mirrors) await m.start();
+      engine.start();
+      logger.info({ mode: mode.name, internal: internal.ct.size }, 'daemon started');
+    },
+    async stop() {
+      for (const m of mirrors) m.stop();
+      engine.flush();
+      engine.stop();
+    },
+  };
+}
