@@ -4,6 +4,7 @@
  *   node dist/transport/proxy-cli.js --listen 192.0.2.1:3780 --forward 192.0.2.2:3780 \
  *        [--bind 192.0.2.1:3781] [--client ADDR:PORT] [--loss 5] [--duplicate 1] \
  *        [--reorder 1] [--corrupt 0.1] [--delay 10] [--jitter 5] [--seed 1] [--stats-interval 1000]
+ *        [--sndbuf BYTES] [--rcvbuf BYTES]
  *
  * Rates are percentages (0..100), delays milliseconds. IPv6 endpoints are
  * written [addr]:port. Prints one JSON line {"event":"ready",...} once bound,
@@ -26,6 +27,8 @@ export interface ProxyCliArgs {
   seed: number;
   faults: ProxyFaults;
   statsIntervalMs: number;
+  sndBuf?: number;
+  rcvBuf?: number;
 }
 
 /** "192.0.2.1:80" or "[2001:db8::1]:80" -> Endpoint, or null. */
@@ -63,6 +66,8 @@ export function parseProxyArgs(argv: string[]): { ok: true; args: ProxyCliArgs }
   let client: Endpoint | undefined;
   let seed = 1;
   let statsIntervalMs = 0;
+  let sndBuf: number | undefined;
+  let rcvBuf: number | undefined;
   const faults: ProxyFaults = {};
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] ?? '';
@@ -77,10 +82,12 @@ export function parseProxyArgs(argv: string[]): { ok: true; args: ProxyCliArgs }
       else if (name === 'forward') forward = ep;
       else if (name === 'bind') bind = ep;
       else client = ep;
-    } else if (name === 'seed' || name === 'stats-interval') {
+    } else if (name === 'seed' || name === 'stats-interval' || name === 'sndbuf' || name === 'rcvbuf') {
       const n = Number(val);
       if (!Number.isInteger(n) || n < 0) return { ok: false, error: `bad ${flag}: ${val}` };
       if (name === 'seed') seed = n;
+      else if (name === 'sndbuf') sndBuf = n;
+      else if (name === 'rcvbuf') rcvBuf = n;
       else statsIntervalMs = n;
     } else {
       const err = applyFaultSetting(faults, name, Number(val));
@@ -89,7 +96,10 @@ export function parseProxyArgs(argv: string[]): { ok: true; args: ProxyCliArgs }
   }
   if (!listen || !forward) return { ok: false, error: '--listen and --forward are required' };
   const family = listen.address.includes(':') ? 6 : 4;
-  return { ok: true, args: { family, listen, forward, bind, client, seed, faults, statsIntervalMs } };
+  const args: ProxyCliArgs = { family, listen, forward, bind, client, seed, faults, statsIntervalMs };
+  if (sndBuf !== undefined) args.sndBuf = sndBuf;
+  if (rcvBuf !== undefined) args.rcvBuf = rcvBuf;
+  return { ok: true, args };
 }
 
 async function main(): Promise<void> {
@@ -109,6 +119,8 @@ async function main(): Promise<void> {
     client: a.client,
     seed: a.seed,
     faults: a.faults,
+    sndBuf: a.sndBuf,
+    rcvBuf: a.rcvBuf,
     clock,
     logger,
   });

@@ -13,6 +13,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { Clock, TimerHandle } from '../util/clock';
 import type { Logger } from '../util/log';
 import { plainAddress } from './dgram-socket';
+import { applyBuffers } from './sockbuf';
 import { checkFaults, FaultPlanner, flipBit, type ProxyFaults } from './faults';
 
 export interface Endpoint {
@@ -30,6 +31,9 @@ export interface ProxyOptions {
   client?: Endpoint;
   seed: number;
   faults?: ProxyFaults;
+  /** Socket buffer sizes for both proxy sockets, bytes (default: system default). */
+  sndBuf?: number;
+  rcvBuf?: number;
   /** A reordered datagram waits at most this long for a successor (default 50 ms). */
   reorderHoldMs?: number;
   clock: Clock;
@@ -151,6 +155,7 @@ export class UdpFaultProxy {
       });
     });
     s.on('error', (e) => this.opts.logger?.warn({ err: e.message }, 'proxy socket error'));
+    applyBuffers(s, { sndBuf: this.opts.sndBuf, rcvBuf: this.opts.rcvBuf }, this.opts.logger);
     return s;
   }
 
