@@ -181,3 +181,21 @@ describe('hand-written hex fixtures', () => {
     expect(d.ok && d.value.orig.proto).toBe(17);
   });
 });
+
+describe('tupleKey inside the tuple', () => {
+  // orig tuple with PROTO before IP, DPORT before SPORT, and an unknown nested attribute in between
+  const a = '34000180 14000180 08000100 c0000201 08000200 c6336402 1c000280 05000100 11000000 06000200 03e80000 06000300 00350000';
+  const b = '3c000180 1c000280 06000300 00350000 05000100 11000000 06000200 03e80000 08000980 00000000 14000180 08000200 c6336402 08000100 c0000201';
+  it('same key for reordered nests and extra attributes', () => {
+    const ka = tupleKey({ kind: 'ct', family: 2, attrs: hex(a) });
+    expect(ka).not.toBeNull();
+    expect(tupleKey({ kind: 'ct', family: 2, attrs: hex(b) })).toBe(ka);
+    expect(ka).toBe(`c\u0002\u0011${'\u00c0\u0000\u0002\u0001'}${'\u00c6\u0033\u0064\u0002'}\u0003\u00e8\u0000\u0035\u0000\u0000`);
+  });
+  it('null when the tuple is missing, truncated or mixes families', () => {
+    expect(tupleKey({ kind: 'ct', family: 2, attrs: hex('08000300 00000008') })).toBeNull();
+    expect(tupleKey({ kind: 'ct', family: 2, attrs: hex(a).subarray(0, 30) })).toBeNull();
+    const mixed = '40000180 20000180 08000100 c0000201 14000400 20010db8000000000000000000000001 1c000280 05000100 11000000 06000200 03e80000 06000300 00350000';
+    expect(tupleKey({ kind: 'ct', family: 2, attrs: hex(mixed) })).toBeNull();
+  });
+});
