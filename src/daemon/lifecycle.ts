@@ -286,3 +286,18 @@ function probe(path: string): Promise<boolean> {
     s.once('error', () => resolve(false));
   });
 }
+
+/** The command line for the daemonized child: the same arguments without -d / --daemon. */
+export function argsWithoutDaemonFlag(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '-C' || a === '--config') {
+      out.push(a, argv[i + 1] ?? '');
+      i++;
+      continue;
+    }
+    if (a !== '-d' && a !== '--daemon') out.push(a);
+  }
+  return out;
+}

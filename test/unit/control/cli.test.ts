@@ -8,6 +8,7 @@ import { createControlServer, type ControlServer } from '../../../src/control/se
 import type { Conntrack } from '../../../src/netlink/types';
 import { systemClock } from '../../../src/util/clock';
 import { silentLogger } from '../../../src/util/log';
+import { decodeConntrack, encodeConntrack } from '../../../src/netlink/ct/conntrack';
 import { createFakeDaemon, fakeDecode, fakeRecord, type FakeDaemon } from './fake-daemon';
 
 const dir = mkdtempSync(join(tmpdir(), 'ctsync-cli-'));
@@ -127,6 +128,23 @@ describe('runCli', () => {
     expect(x.out).not.toContain('<id>');
     const xi = await cli(['-C', conf, '-i', '-x']);
     expect(xi.out).toContain('<id>77</id>');
+  });
+
+  it('real ctnetlink records: encodeConntrack -> socket -> decodeConntrack -> conntrackd line', async () => {
+    const ct: Conntrack = {
+      family: 10,
+      orig: { src: '2001:db8::1', dst: '2001:db8::2', proto: 6, sport: 50000, dport: 443 },
+      reply: { src: '2001:db8::2', dst: '2001:db8::1', proto: 6, sport: 443, dport: 50000 },
+      status: 4 | 8,
+      mark: 7,
+      protoinfo: { tcp: { state: 3 } },
+    };
+    daemon.dump = [{ record: encodeConntrack(ct), ageSeconds: 2 }];
+    const r = await cli(['-C', conf, '-i'], { decodeConntrack: (rec) => decodeConntrack(rec) });
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      'tcp      6 ESTABLISHED src=2001:db8::1 dst=2001:db8::2 sport=50000 dport=443 [UNREPLIED] src=2001:db8::2 dst=2001:db8::1 sport=443 dport=50000 [ASSURED] mark=7 [active since 2s]\n',
+    );
   });
 
   it('undecodable entries are counted and exit 1, the rest is printed', async () => {

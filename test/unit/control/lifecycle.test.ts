@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { acquireLock, createLifecycle, createNotifier, daemonize, pidAlive, watchdogIntervalMs } from '../../../src/daemon/lifecycle';
+import { acquireLock, argsWithoutDaemonFlag, createLifecycle, createNotifier, daemonize, pidAlive, watchdogIntervalMs } from '../../../src/daemon/lifecycle';
 import { FakeClock } from '../../../src/util/clock';
 import { silentLogger } from '../../../src/util/log';
 
@@ -142,6 +142,11 @@ describe('lifecycle', () => {
 });
 
 describe('daemonize', () => {
+  it('child arguments drop -d but keep a config file named -d', () => {
+    expect(argsWithoutDaemonFlag(['-C', '/etc/c.conf', '-d'])).toEqual(['-C', '/etc/c.conf']);
+    expect(argsWithoutDaemonFlag(['--daemon', '-C', '-d'])).toEqual(['-C', '-d']);
+  });
+
   const node = process.execPath;
   const child = (body: string): string[] => ['-e', body];
 
