@@ -21,6 +21,7 @@ import {
   type EventOptions,
   type EventSubscription,
   type KernelTable,
+  type WriteOptions,
 } from './table';
 import {
   NLM_F_ACK,
@@ -108,6 +109,14 @@ function defaultTransforms(): AttrTransforms {
     toExpectCreateAttrs,
   };
 }
+
+/** Transforms for records whose attributes are already prepared. */
+const PREPARED: AttrTransforms = {
+  toCreateAttrs: (r) => r.attrs,
+  toUpdateAttrs: (r) => r.attrs,
+  toDeleteAttrs: (r) => r.attrs,
+  toExpectCreateAttrs: (r) => r.attrs,
+};
 
 /** Reply handler of the operation in flight: 'done' ends it, an Error fails it. */
 type OnReply = (m: NlMessage) => 'more' | 'done' | TableError;
@@ -320,15 +329,16 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
     return transforms;
   }
 
-  function write(op: WriteOp, records: CtRecord[]): Promise<BatchResult> {
+  function write(op: WriteOp, records: CtRecord[], wo: WriteOptions = {}): Promise<BatchResult> {
     return serial(async () => {
-      const failed = await runPlan(records, encoderFor(op, tf()));
+      const t = wo.prepared === true ? PREPARED : tf();
+      const failed = await runPlan(records, encoderFor(op, t));
       const result: BatchResult = { ok: 0, failed };
       if (op === 'create') {
         const existing = failed.filter((f) => f.code === 'EEXIST');
         if (existing.length > 0) {
           const again = existing.map((f) => records[f.index]).filter((r): r is CtRecord => r !== undefined);
-          const upd = await runPlan(again, encoderFor('update', tf()));
+          const upd = await runPlan(again, encoderFor('update', tf())); // create attrs are not update attrs
           result.failed = failed.filter((f) => f.code !== 'EEXIST');
           for (const f of upd) result.failed.push({ ...f, index: existing[f.index]?.index ?? -1 });
           result.existed = existing.length;
@@ -424,9 +434,9 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
   return {
     dump,
     subscribe,
-    create: (r) => write('create', r),
-    update: (r) => write('update', r),
-    delete: (r) => write('delete', r),
+    create: (r, wo) => write('create', r, wo),
+    update: (r, wo) => write('update', r, wo),
+    delete: (r, wo) => write('delete', r, wo),
     flush,
     count,
     stats: () => ({ ...st }),

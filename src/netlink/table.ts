@@ -67,13 +67,22 @@ export interface EventHandlers {
   onError?(code: string): void;
 }
 
+export interface WriteOptions {
+  /**
+   * The records' attributes are already prepared for this operation (e.g. by
+   * toCreateAttrs when they were received), so the table writes them as they
+   * are. Moves the preparation off the commit path.
+   */
+  prepared?: boolean;
+}
+
 export interface KernelTable {
   dump(kind: CtKind): Promise<CtRecord[]>;
   subscribe(opts: EventOptions, handlers: EventHandlers): EventSubscription;
   /** Create entries; EEXIST is retried as an update. */
-  create(records: CtRecord[]): Promise<BatchResult>;
-  update(records: CtRecord[]): Promise<BatchResult>;
-  delete(records: CtRecord[]): Promise<BatchResult>;
+  create(records: CtRecord[], opts?: WriteOptions): Promise<BatchResult>;
+  update(records: CtRecord[], opts?: WriteOptions): Promise<BatchResult>;
+  delete(records: CtRecord[], opts?: WriteOptions): Promise<BatchResult>;
   flush(kind: CtKind): Promise<void>;
   count(kind: CtKind): Promise<number>;
   close(): void;
