@@ -7,6 +7,8 @@
  * ctnetlink bytes are built here by hand (include/uapi/linux/netfilter/nfnetlink_conntrack.h),
  * independent of src/netlink/nlmsg.ts.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, have, isRoot, sh, waitFor } from '../helpers/netns';
 import { NETLINK_NETFILTER, openNetlink } from '../../src/netlink/native';
@@ -228,6 +230,27 @@ describe.skipIf(!ok)('native netlink sockets in namespaces', () => {
     expect(errs.quiet).toEqual([]);
     expect(quiet.stats().enobufs).toBe(0);
     expect(lab.exec(b, 'conntrack -C').trim()).toBe(String(total + 2));
+  });
+
+  it('a started event socket with no JS reference left survives GC and keeps delivering', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const seen: string[] = [];
+    (() => {
+      const s = openNetlink({ protocol: NETLINK_NETFILTER, netns: lab.nsPath(a), groups: [1] });
+      if (isSockError(s)) throw new Error(s.code);
+      s.start(
+        (d) => d.forEach((x) => splitMsgs(x).forEach((m) => seen.push(origSrc(m.payload)))),
+        () => undefined,
+      );
+      s.unref(); // unreachable from JS, so it cannot be closed: do not let it hold the worker open
+    })();
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await new Promise((r) => setImmediate(r));
+    }
+    lab.exec(a, 'conntrack -I -p udp -s 192.0.2.99 -d 192.0.2.2 --sport 7 --dport 7 -t 100');
+    await waitFor(() => seen.includes('192.0.2.99'), 5000);
   });
 
   it('close is idempotent and later calls return EBADF values', () => {
