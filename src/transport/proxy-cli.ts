@@ -10,7 +10,8 @@
  * written [addr]:port. Prints one JSON line {"event":"ready",...} once bound,
  * counters as {"event":"stats",...} every --stats-interval ms, on SIGUSR1 and
  * at exit. Reads JSON lines on stdin to change faults at run time, e.g.
- * {"loss":0,"delay":0} (same names and units as the flags).
+ * {"loss":0,"delay":0} (same names and units as the flags); {"cmd":"stats"}
+ * prints the counters.
  */
 import { createInterface } from 'node:readline';
 import { systemClock } from '../util/clock';
@@ -142,6 +143,7 @@ async function main(): Promise<void> {
       return;
     }
     if (typeof req !== 'object' || req === null) return print('error', { error: 'expected an object' });
+    if ('cmd' in req) return (req as { cmd: unknown }).cmd === 'stats' ? stats() : print('error', { error: 'unknown cmd' });
     const next = proxy.getFaults();
     for (const [k, v] of Object.entries(req)) {
       const err = applyFaultSetting(next, k, typeof v === 'number' ? v : Number.NaN);

@@ -4,7 +4,8 @@
 // config JSON in argv[3]; commands as JSON lines on stdin, events on stdout.
 //   {"cmd":"send","from":0,"count":10000,"size":200,"batch":0,"gapMs":0}
 //   {"cmd":"report"}  {"cmd":"reset"}  {"cmd":"close"}  {"cmd":"open"}
-// Datagram content: u32 BE seq | u32 BE size | byte i = (seq*31 + i*7) & 0xff
+// Datagram content: u32 BE seq | u32 BE size | byte i = (fold(seq)*31 + i*7) & 0xff,
+// fold = xor of the four seq bytes, so any single bit flip is detected.
 'use strict';
 const path = require('node:path');
 const dist = argv(2);
@@ -19,17 +20,22 @@ const { systemClock } = require(path.join(dist, 'util', 'clock'));
 const clock = systemClock();
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 
+function fold(seq) {
+  return (seq ^ (seq >>> 8) ^ (seq >>> 16) ^ (seq >>> 24)) & 0xff;
+}
 function fill(seq, size) {
   const b = Buffer.allocUnsafe(size);
   b.writeUInt32BE(seq >>> 0, 0);
   b.writeUInt32BE(size, 4);
-  for (let i = 8; i < size; i++) b[i] = (seq * 31 + i * 7) & 0xff;
+  const h = fold(seq);
+  for (let i = 8; i < size; i++) b[i] = (h * 31 + i * 7) & 0xff;
   return b;
 }
 function valid(d) {
   if (d.length < 8 || d.readUInt32BE(4) !== d.length) return -1;
   const seq = d.readUInt32BE(0);
-  for (let i = 8; i < d.length; i++) if (d[i] !== ((seq * 31 + i * 7) & 0xff)) return -1;
+  const h = fold(seq);
+  for (let i = 8; i < d.length; i++) if (d[i] !== ((h * 31 + i * 7) & 0xff)) return -1;
   return seq;
 }
 
