@@ -59,8 +59,4 @@ class RawSock : public Napi::ObjectWrap<RawSock> {
   std::vector<mmsghdr> msgs_;
 };
 
-// Interface index through an ioctl on fd (so it resolves in the socket's
-// namespace). 0 when unknown.
-int IfIndexOnSocket(int fd, const std::string& name);
-
 }  // namespace ctsock
