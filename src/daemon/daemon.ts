@@ -118,6 +118,15 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     options: mode.engine,
   });
 
+  // A peer that restarted may have lost destroys we never heard of: ask it for a
+  // full resync; the bulk's sweep removes its stale entries from our external cache.
+  engine.onPeerEvent((ev) => {
+    if (ev.type === 'restart') {
+      logger.info({ peer: ev.peer }, 'peer restarted: requesting a resync');
+      engine.requestResync();
+    }
+  });
+
   const mirrors: Mirror[] = [];
   const mirrorOf = new Map<CtKind, Mirror>();
   const addMirror = (kind: CtKind): void => {
