@@ -35,13 +35,12 @@ const ms = (t0: number): number => performance.now() - t0;
 const rate = (n: number, msec: number): number => Math.round((n * 1000) / msec);
 
 function row(metric: string, ctsync: number | string, conntrackd: number | string, unit: string): BenchRow {
-  const ratio =
-    typeof ctsync === 'number' && typeof conntrackd === 'number' && ctsync > 0
-      ? unit.endsWith('/s')
-        ? `${(ctsync / conntrackd).toFixed(2)}x`
-        : `${(conntrackd / ctsync).toFixed(2)}x faster`
+  // speedup > 1 means ctsync is faster: conntrackd time / ctsync time, or ctsync rate / conntrackd rate.
+  const speedup =
+    typeof ctsync === 'number' && typeof conntrackd === 'number' && ctsync > 0 && conntrackd > 0
+      ? `${(unit.endsWith('/s') ? ctsync / conntrackd : conntrackd / ctsync).toFixed(2)}x`
       : '';
-  return { metric, ctsync, conntrackd, unit, ratio };
+  return { metric, ctsync, conntrackd, unit, speedup };
 }
 
 function table(ns: string): KernelTableHandle {
@@ -240,7 +239,7 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<BenchR
       const theirs = Math.round(median(cd.commitMs));
       rows.push(row(`(d) commit ${n} from cache, attributes prepared at commit (kernel: ${count}; conntrackd: ${cd.committed})`, Math.round(median(atCommit)), theirs, 'ms'));
       rows.push(row(`(d) commit ${n} from cache, attributes prepared on receipt (kernel: ${count2})`, Math.round(median(onReceipt)), theirs, 'ms'));
-      rows.push({ metric: `runs (ms): conntrackd -c ${cd.commitMs.map(Math.round).join('/')}; ctsync ${atCommit.map(Math.round).join('/')} and ${onReceipt.map(Math.round).join('/')}`, ctsync: '', conntrackd: '', unit: '', ratio: '' });
+      rows.push({ metric: `runs (ms): conntrackd -c ${cd.commitMs.map(Math.round).join('/')}; ctsync ${atCommit.map(Math.round).join('/')} and ${onReceipt.map(Math.round).join('/')}`, ctsync: '', conntrackd: '', unit: '', speedup: '' });
     } finally {
       tz.close();
     }
