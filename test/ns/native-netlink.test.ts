@@ -267,7 +267,8 @@ describe.skipIf(!ok)('native netlink sockets in namespaces', () => {
 
   it('forces a receive buffer above rmem_max', () => {
     const max = Number(sh('sysctl -n net.core.rmem_max').trim());
-    const s = open(a, { rcvbuf: max * 4 });
-    expect(s.getRcvbuf()).toBe(max * 8); // the kernel doubles the value (socket(7))
+    const want = Math.min(max * 4, 1 << 29);
+    const s = open(a, { rcvbuf: want });
+    expect(s.getRcvbuf()).toBe(want * 2); // the kernel doubles the value (socket(7))
   });
 });
