@@ -26,6 +26,8 @@ export interface TcpTransportOptions {
   clock: Clock;
   /** Datagrams held while disconnected or under backpressure (default 4096). */
   maxQueue?: number;
+  /** Bytes handed to the socket before we hold back and wait for 'drain' (default 1 MiB). */
+  maxBufferedBytes?: number;
   /** Largest frame payload accepted from the peer (default 65535). */
   maxFrame?: number;
   /** Largest datagram we send (default 65535). */
@@ -204,12 +206,15 @@ export class TcpTransport implements Transport {
   private flush(): void {
     const s = this.conn;
     if (s === null) return;
+    const budget = this.opts.maxBufferedBytes ?? 1 << 20;
     while (!this.blocked && this.queue.length > 0) {
       const frame = this.queue.shift();
       if (frame === undefined) break;
       this.st.sentDatagrams++;
       this.st.sentBytes += frame.length - 4;
-      if (!s.write(frame)) this.blocked = true;
+      // write() returns false past the stream's small highWaterMark; we keep
+      // writing up to our own byte budget, then wait for 'drain'.
+      if (!s.write(frame) && s.writableLength >= budget) this.blocked = true;
     }
   }
 }
