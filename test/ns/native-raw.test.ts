@@ -103,6 +103,24 @@ describe.skipIf(!ok)('native raw sockets in namespaces', () => {
     expect(atB.errs).toEqual([]);
   });
 
+  it('ICMPv6 raw socket sends an unsolicited neighbour advertisement (kernel checksum, hop limit 255)', async () => {
+    const ifA = ifIndex('va', lab.nsPath(a));
+    const macA = Buffer.from(lab.exec(a, 'cat /sys/class/net/va/address').trim().replace(/:/g, ''), 'hex');
+    const target = Buffer.from('20010db8000000000000000000000077', 'hex');
+    // RFC 4861 section 4.4: type 136, code 0, checksum (kernel), flags Override, target, option 2 (target link-layer address).
+    const na = Buffer.concat([Buffer.from([136, 0, 0, 0, 0x20, 0, 0, 0]), target, Buffer.from([2, 1]), macA]);
+    const tx = open(a, { family: AF_INET6, protocol: 58, ifname: 'va', ttl: 255 });
+    const rx = open(b, { family: AF_INET6, protocol: 58, ifname: 'vb' });
+    const atB = collect(rx);
+    const isOurs = (d: RawDatagram): boolean => d.data[0] === 136 && d.data.subarray(8, 24).equals(target);
+    await waitFor(() => tx.sendTo(na, 'ff02::1', ifA) === null && atB.got.some(isOurs), 5000, 200);
+    const d = atB.got.find(isOurs)!;
+    expect({ to: d.to, ttl: d.ttl }).toEqual({ to: 'ff02::1', ttl: 255 });
+    expect(d.from.startsWith('fe80::')).toBe(true);
+    expect(d.data.readUInt16BE(2)).not.toBe(0);
+    expect(d.data.subarray(24)).toEqual(na.subarray(24));
+  });
+
   it('AF_PACKET sends a whole gratuitous ARP frame that tcpdump and a packet socket on the peer see', async () => {
     const macA = lab.exec(a, 'cat /sys/class/net/va/address').trim();
     const mac = Buffer.from(macA.replace(/:/g, ''), 'hex');
