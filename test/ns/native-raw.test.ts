@@ -1,7 +1,8 @@
 /**
  * Raw IP and packet sockets between two namespaces joined by a veth pair:
  * VRRP over IPv4 multicast (TTL 255, pktinfo, loop off), VRRP over IPv6 with
- * kernel checksum at offset 6 and hop limit, and a gratuitous ARP frame sent
+ * kernel checksum at offset 6 and hop limit, an unsolicited NA over ICMPv6,
+ * and a gratuitous ARP frame sent
  * through AF_PACKET, seen by tcpdump and by a packet socket on the peer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
