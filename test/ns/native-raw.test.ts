@@ -2,8 +2,8 @@
  * Raw IP and packet sockets between two namespaces joined by a veth pair:
  * VRRP over IPv4 multicast (TTL 255, pktinfo, loop off), VRRP over IPv6 with
  * kernel checksum at offset 6 and hop limit, an unsolicited NA over ICMPv6,
- * and a gratuitous ARP frame sent
- * through AF_PACKET, seen by tcpdump and by a packet socket on the peer.
+ * and a gratuitous ARP frame sent through AF_PACKET, seen by tcpdump and by
+ * a packet socket on the peer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, have, isRoot, waitFor } from '../helpers/netns';
