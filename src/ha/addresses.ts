@@ -1,0 +1,71 @@
+/**
+ * Virtual address manager over the rtnetlink client: add and remove the VIPs
+ * of a VRRP instance. Idempotent (adding a present address or removing an
+ * absent one is success, reported as `changed: false`); every failure is a
+ * value. IPv6 VIPs are added with IFA_F_NODAD so they are usable at once
+ * (keepalived does the same), IPv4 VIPs keep their label and scope.
+ */
+import type { RtnlClient } from '../netlink/rtnl-client';
+import type { SockError } from '../netlink/socket';
+
+/** RT_SCOPE_* by keepalived's scope names (include/uapi/linux/rtnetlink.h). */
+const SCOPES: Record<string, number> = { global: 0, universe: 0, site: 200, link: 253, host: 254, nowhere: 255 };
+
+export interface Vip {
+  address: string;
+  prefix: number;
+  family: 4 | 6;
+  dev: string;
+  label?: string;
+  scope?: string;
+}
+
+export type VipResult = { vip: Vip; ok: true; changed: boolean } | { vip: Vip; ok: false; error: SockError };
+
+export type AddressClient = Pick<RtnlClient, 'addAddress' | 'delAddress' | 'listAddresses'>;
+
+export interface VipManager {
+  add(vips: Vip[]): Promise<VipResult[]>;
+  remove(vips: Vip[]): Promise<VipResult[]>;
+  /** Which of `vips` are on their interface now (by address); an error as a value. */
+  present(vips: Vip[]): Promise<boolean[] | SockError>;
+}
+
+export function vipCidr(v: Vip): string {
+  return `${v.address}/${v.prefix}`;
+}
+
+export function createVipManager(rtnl: AddressClient): VipManager {
+  return {
+    async add(vips) {
+      const out: VipResult[] = [];
+      for (const vip of vips) {
+        const opts: { nodad?: boolean; label?: string; scope?: number } = {};
+        if (vip.family === 6) opts.nodad = true;
+        if (vip.label !== undefined && vip.family === 4) opts.label = vip.label;
+        if (vip.scope !== undefined) opts.scope = SCOPES[vip.scope] ?? Number(vip.scope);
+        const err = await rtnl.addAddress(vip.dev, vipCidr(vip), opts);
+        if (err === null) out.push({ vip, ok: true, changed: true });
+        else if (err.code === 'EEXIST') out.push({ vip, ok: true, changed: false });
+        else out.push({ vip, ok: false, error: err });
+      }
+      return out;
+    },
+    async remove(vips) {
+      const out: VipResult[] = [];
+      for (const vip of vips) {
+        const err = await rtnl.delAddress(vip.dev, vipCidr(vip));
+        if (err === null) out.push({ vip, ok: true, changed: true });
+        else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ESRCH') out.push({ vip, ok: true, changed: false });
+        else out.push({ vip, ok: false, error: err });
+      }
+      return out;
+    },
+    async present(vips) {
+      const list = await rtnl.listAddresses(0);
+      if (!Array.isArray(list)) return list;
+      const have = new Set(list.map((a) => a.address));
+      return vips.map((v) => have.has(v.address));
+    },
+  };
+}
