@@ -185,6 +185,9 @@ async function localRates(lab: BenchLab, n: number, reps: number, rows: BenchRow
     });
     rows.push(row(`(a) dump ${n} entries`, rate(n, median(dump)), '', 'entries/s'));
 
+    // The kernel attaches event state to an entry at creation only if someone
+    // listens then (nf_conntrack_events = 2): subscribe first, then create the burst's entries.
+    await ta.flush('ct');
     let got = 0;
     let bad = 0;
     let resolveAll: () => void = () => {};
@@ -200,6 +203,7 @@ async function localRates(lab: BenchLab, n: number, reps: number, rows: BenchRow
         onOverrun: () => resolveAll(),
       },
     );
+    expectAll('create', n, await ta.create(prepared, { prepared: true }));
     const t0 = performance.now();
     await ta.flush('ct');
     await Promise.race([all, new Promise((r) => setTimeout(r, 60_000))]);
