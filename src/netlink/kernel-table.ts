@@ -9,7 +9,7 @@
  */
 import type { Logger } from '../util/log';
 import { systemClock, type Clock } from '../util/clock';
-import type { NetlinkSocket, NetlinkSocketOptions, SockError } from './socket';
+import { isSockError, type NetlinkSocket, type NetlinkSocketOptions, type SockError } from './socket';
 import { openNetlink } from './native';
 import { toCreateAttrs, toDeleteAttrs, toExpectCreateAttrs, toUpdateAttrs } from './ct/create';
 import type { CtEvent, CtKind, CtRecord } from './types';
@@ -72,6 +72,8 @@ export interface KernelTableOptions {
   /** Re-dumps when the kernel flags NLM_F_DUMP_INTR. Default 8. */
   maxDumpRetries?: number;
   clock?: Clock;
+  /** First netlink sequence number; default random (injected for deterministic tests). */
+  firstSeq?: number;
   /** Socket factory; default openNetlink from the native addon. */
   openSocket?: OpenNetlink;
   /** Attribute transforms for writes; default src/netlink/ct/create.ts. */
@@ -89,10 +91,6 @@ export interface KernelTableStats {
 
 export interface KernelTableHandle extends KernelTable {
   stats(): KernelTableStats;
-}
-
-function isSockError(x: NetlinkSocket | SockError): x is SockError {
-  return typeof (x as SockError).code === 'string' && typeof (x as NetlinkSocket).send !== 'function';
 }
 
 function nsPath(netns: string | undefined): string | undefined {
@@ -138,7 +136,7 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
   let transforms: AttrTransforms | undefined = opts.transforms;
   let sock: NetlinkSocket | null = null;
   let closed = false;
-  let seq = Math.floor(Math.random() * 0x7fffffff) + 1;
+  let seq = (opts.firstSeq ?? Math.floor(Math.random() * 0x7fffffff) + 1) >>> 0;
   let current: InFlight | null = null;
   let tail: Promise<unknown> = Promise.resolve();
   const subs = new Set<EventSubscription>();

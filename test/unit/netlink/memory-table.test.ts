@@ -115,3 +115,18 @@ describe('MemoryTable', () => {
     expect(val((await t.dump('ct'))[0] ?? rec(0, 0))).toBe(1);
   });
 });
+
+describe('MemoryTable with the default key (tupleKey)', () => {
+  it('keys real ctnetlink records by their orig tuple', async () => {
+    const { makeFlows } = await import('../../../src/bench/flows');
+    const t = new MemoryTable();
+    const [a, b] = makeFlows(2);
+    const [a2] = makeFlows(1, { mark: 5 });
+    if (!a || !b || !a2) throw new Error('no flows');
+    expect(await t.create([a, b])).toEqual({ ok: 2, failed: [] });
+    expect(await t.create([a2])).toEqual({ ok: 1, failed: [], existed: 1 });
+    expect(t.size('ct')).toBe(2);
+    expect(await t.delete([a2])).toEqual({ ok: 1, failed: [] });
+    expect(t.size('ct')).toBe(1);
+  });
+});
