@@ -64,6 +64,20 @@ Napi::Value SdNotify(const Napi::CallbackInfo& info) {
   return env.Null();
 }
 
+// setSockOptInt(fd, level, name, value) -> null | error. For sockets Node owns
+// (dgram): SO_RCVBUFFORCE / SO_SNDBUFFORCE need CAP_NET_ADMIN, which Node's API cannot ask for.
+Napi::Value SetSockOptInt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  for (int i = 0; i < 4; i++)
+    if (!info[i].IsNumber()) return TypeError(env, "setSockOptInt(fd, level, name, value)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int level = info[1].As<Napi::Number>().Int32Value();
+  int name = info[2].As<Napi::Number>().Int32Value();
+  int value = info[3].As<Napi::Number>().Int32Value();
+  if (setsockopt(fd, level, name, &value, sizeof value) < 0) return MakeError(env, errno, "setsockopt");
+  return env.Null();
+}
+
 Napi::Value ErrnoNameJs(const Napi::CallbackInfo& info) {
   if (!info[0].IsNumber()) return TypeError(info.Env(), "errnoName(n)");
   return Napi::String::New(info.Env(), ErrnoName(info[0].As<Napi::Number>().Int32Value()));
@@ -79,6 +93,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ifIndex", Napi::Function::New(env, IfIndex, "ifIndex"));
   exports.Set("ifName", Napi::Function::New(env, IfName, "ifName"));
   exports.Set("sdNotify", Napi::Function::New(env, SdNotify, "sdNotify"));
+  exports.Set("setSockOptInt", Napi::Function::New(env, SetSockOptInt, "setSockOptInt"));
   exports.Set("errnoName", Napi::Function::New(env, ErrnoNameJs, "errnoName"));
   return exports;
 }

@@ -85,6 +85,7 @@ export interface Addon {
   ifName(index: number, netns?: string): string | SockError;
   sdNotify(path: string, state: string): SockError | null;
   errnoName(n: number): string;
+  setSockOptInt(fd: number, level: number, name: number, value: number): SockError | null;
 }
 
 /** Directory above `from` that holds the built addon, or null. */
@@ -239,6 +240,17 @@ export function sdNotify(state: string, env: NodeJS.ProcessEnv = process.env): S
   const addon = loadAddon();
   if (isSockError(addon)) return addon;
   return addon.sdNotify(path, state);
+}
+
+/** SOL_SOCKET options that bypass net.core.{r,w}mem_max (need CAP_NET_ADMIN), socket(7). */
+export const SO_SNDBUFFORCE = 32;
+export const SO_RCVBUFFORCE = 33;
+
+/** setsockopt(fd, level, name, int) on a socket Node owns (e.g. a dgram socket's fd). */
+export function setSockOptInt(fd: number, level: number, name: number, value: number): SockError | null {
+  const addon = loadAddon();
+  if (isSockError(addon)) return addon;
+  return addon.setSockOptInt(fd, level, name, value);
 }
 
 /** errno number -> name ('ENOBUFS'); 'E<n>' when unknown or the addon is missing. */
