@@ -5,6 +5,7 @@
  * the native netlink addon. A link is usable when it is administratively up
  * (IFF_UP) and has carrier (IFF_LOWER_UP); a deleted link is down.
  */
+import type { Clock } from '../util/clock';
 import type { Logger } from '../util/log';
 import { LinkStateTable, type LinkChangeHandler, type LinkMonitor } from './link-monitor';
 
@@ -24,14 +25,26 @@ export interface RtnlLinkSource {
   onLinkChange(handler: (ev: RtnlLinkEvent) => void): () => void;
 }
 
+export interface RtnlLinkMonitorOptions {
+  /** Used to wait between listing retries. */
+  clock: Clock;
+  logger?: Logger;
+  /** Listing attempts at start (default 5): a netlink socket runs one dump at a time (EBUSY). */
+  listAttempts?: number;
+  retryDelayMs?: number;
+}
+
 export class RtnlLinkMonitor implements LinkMonitor {
   private readonly table = new LinkStateTable();
   private unsubscribe: (() => void) | null = null;
+  private readonly logger: Logger | undefined;
 
   constructor(
     private readonly source: RtnlLinkSource,
-    private readonly logger?: Logger,
-  ) {}
+    private readonly opts: RtnlLinkMonitorOptions,
+  ) {
+    this.logger = opts.logger;
+  }
 
   watch(ifname: string): void {
     this.table.watch(ifname);
@@ -53,7 +66,7 @@ export class RtnlLinkMonitor implements LinkMonitor {
       }
       this.table.set(ev.name, up);
     });
-    const links = await this.source.listLinks();
+    const links = await this.listWithRetry();
     if (!Array.isArray(links)) {
       this.logger?.warn({ err: links }, 'cannot list links; link states unknown until the next event');
       return;
@@ -62,6 +75,16 @@ export class RtnlLinkMonitor implements LinkMonitor {
       const l = links.find((x) => x.name === name);
       this.table.set(name, l !== undefined && l.up && l.carrier);
     }
+  }
+
+  private async listWithRetry(): Promise<RtnlLinkState[] | { code: string }> {
+    const attempts = Math.max(1, this.opts.listAttempts ?? 5);
+    let r = await this.source.listLinks();
+    for (let i = 1; i < attempts && !Array.isArray(r); i++) {
+      await new Promise<void>((resolve) => this.opts.clock.setTimeout(resolve, this.opts.retryDelayMs ?? 50));
+      r = await this.source.listLinks();
+    }
+    return r;
   }
 
   async stop(): Promise<void> {

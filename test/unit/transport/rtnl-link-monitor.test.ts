@@ -1,12 +1,22 @@
 import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../../src/util/clock';
 import { RtnlLinkMonitor, type RtnlLinkEvent, type RtnlLinkSource, type RtnlLinkState } from '../../../src/transport/rtnl-link-monitor';
 import { memoryLink } from '../../../src/transport/memory';
 import { RedundantGroup } from '../../../src/transport/redundant';
 
-function fakeSource(links: RtnlLinkState[] | { code: string }) {
+/** Runs timeouts on the next microtask: enough for retry waits in these tests. */
+class SyncClock extends FakeClock {
+  override setTimeout(fn: () => void, _ms: number) {
+    queueMicrotask(fn);
+    return { id: 0 };
+  }
+}
+
+function fakeSource(links: RtnlLinkState[] | { code: string }, busyFirst = 0) {
   let handler: ((ev: RtnlLinkEvent) => void) | null = null;
+  let busy = busyFirst;
   const source: RtnlLinkSource = {
-    listLinks: async () => links,
+    listLinks: async () => (busy-- > 0 ? { code: 'EBUSY' } : links),
     onLinkChange(h) {
       handler = h;
       return () => {
@@ -23,7 +33,7 @@ describe('RtnlLinkMonitor', () => {
       { name: 'sync0', up: true, carrier: true },
       { name: 'sync1', up: true, carrier: false },
     ]);
-    const m = new RtnlLinkMonitor(f.source);
+    const m = new RtnlLinkMonitor(f.source, { clock: new SyncClock() });
     const events: Array<[string, boolean]> = [];
     m.onChange((i, up) => events.push([i, up]));
     for (const n of ['sync0', 'sync1', 'gone']) m.watch(n);
@@ -42,9 +52,17 @@ describe('RtnlLinkMonitor', () => {
     expect(f.subscribed()).toBe(false);
   });
 
+  it('retries a busy listing', async () => {
+    const f = fakeSource([{ name: 'sync0', up: true, carrier: true }], 2);
+    const m = new RtnlLinkMonitor(f.source, { clock: new SyncClock(), listAttempts: 3 });
+    m.watch('sync0');
+    await m.start();
+    expect(m.isUp('sync0')).toBe(true);
+  });
+
   it('survives a failed listing and drives a redundant group', async () => {
     const f = fakeSource({ code: 'EPERM' });
-    const m = new RtnlLinkMonitor(f.source);
+    const m = new RtnlLinkMonitor(f.source, { clock: new SyncClock(), listAttempts: 2 });
     const g = new RedundantGroup({
       links: [
         { transport: memoryLink().a, ifname: 'sync0' },
