@@ -95,7 +95,8 @@ export function validateAdvert(rx: ReceivedVrrp, exp: VrrpExpect, limits: VrrpDe
   if (a.type !== VRRP_TYPE_ADVERT) return drop('type', `type ${a.type}`);
   if (exp.unicastPeers.length > 0) {
     const peer = exp.unicastPeers.find((p) => canonicalIp(p.address) === canonicalIp(rx.from));
-    if (peer !== undefined && ((peer.minTtl !== undefined && rx.ttl < peer.minTtl) || (peer.maxTtl !== undefined && rx.ttl > peer.maxTtl))) {
+    if (peer === undefined) return drop('unknown-peer', `unicast advert from ${rx.from}, not a configured peer`);
+    if (((peer.minTtl !== undefined && rx.ttl < peer.minTtl) || (peer.maxTtl !== undefined && rx.ttl > peer.maxTtl))) {
       return drop('ttl', `TTL ${rx.ttl} outside the peer's limits`);
     }
   } else if (rx.ttl !== 255) {

@@ -1,0 +1,112 @@
+/**
+ * Transports for VRRP adverts. The speaker sees only VrrpTransport: it hands
+ * over the advert fields, the transport encodes them for each destination
+ * (the v3 checksum depends on the pseudo-header) and delivers received
+ * messages as ReceivedVrrp. Implementations: raw IP protocol 112 here
+ * (multicast 224.0.0.18 / ff02::12, or unicast peers) and UDP in heartbeat.ts.
+ *
+ * Also the AF_PACKET link used to send gratuitous ARP / NA frames.
+ */
+import { AF_INET, AF_INET6, AF_PACKET, ETH_P_ARP, ETH_P_IPV6, openRaw as nativeOpenRaw } from '../../netlink/native';
+import { isSockError, type RawSocket, type RawSocketOptions, type SockError } from '../../netlink/socket';
+import { encodeVrrp, IPPROTO_VRRP, splitIpv4, type VrrpEncodeInput } from './packet';
+import type { ReceivedVrrp } from './validate';
+
+export type AdvertFields = Omit<VrrpEncodeInput, 'src' | 'dst'>;
+
+export interface VrrpTransport {
+  /** Encode and send to every destination; the first error is returned (others still tried). */
+  sendAdvert(fields: AdvertFields): SockError | null;
+  start(onAdvert: (rx: ReceivedVrrp) => void, onError: (e: SockError) => void): void;
+  close(): void;
+}
+
+export interface RawTransportOptions {
+  family: 4 | 6;
+  ifname: string;
+  netns?: string;
+  /** Our source address (IPv4 primary, or IPv6 link-local): bound and used in the pseudo-header. */
+  source: string;
+  /** Multicast group (default 224.0.0.18 / ff02::12); ignored when `peers` is non-empty. */
+  group: string;
+  /** Unicast peers (unicast_peer); empty = multicast. */
+  peers: string[];
+  openRaw?: (o: RawSocketOptions) => RawSocket | SockError;
+}
+
+export function openRawTransport(o: RawTransportOptions): VrrpTransport | SockError {
+  const open = o.openRaw ?? nativeOpenRaw;
+  const v6 = o.family === 6;
+  const opts: RawSocketOptions = { family: v6 ? AF_INET6 : AF_INET, protocol: IPPROTO_VRRP, ifname: o.ifname, ttl: 255, multicastLoop: false };
+  if (o.netns !== undefined) opts.netns = o.netns;
+  // IPV6_CHECKSUM at offset 6: the kernel fills in and verifies the checksum (RFC 3542 section 3.1).
+  if (v6) opts.checksumOffset = 6;
+  else opts.bindAddress = o.source;
+  const s = open(opts);
+  if (isSockError(s)) return s;
+  const dests = o.peers.length > 0 ? o.peers : [o.group];
+  if (o.peers.length === 0) {
+    const err = s.addMembership(o.group, o.ifname);
+    if (err !== null) {
+      s.close();
+      return err;
+    }
+  }
+  return {
+    sendAdvert(fields) {
+      let first: SockError | null = null;
+      for (const dst of dests) {
+        const enc = encodeVrrp(v6 ? fields : { ...fields, src: o.source, dst });
+        if (!enc.ok) {
+          first ??= { code: 'EINVAL', errno: 22, op: 'encode', message: enc.error };
+          continue;
+        }
+        const err = s.sendTo(enc.value, dst, s.ifindex);
+        if (err !== null) first ??= err;
+      }
+      return first;
+    },
+    start(onAdvert, onError) {
+      s.start((datagrams) => {
+        for (const d of datagrams) {
+          if (v6) {
+            onAdvert({ data: d.data, from: d.from, to: d.to, ttl: d.ttl, checksumVerified: true });
+            continue;
+          }
+          const ip = splitIpv4(d.data);
+          if (!ip.ok) {
+            onError({ code: 'EBADMSG', errno: 74, op: 'recv', message: ip.error });
+            continue;
+          }
+          onAdvert({ data: ip.payload, from: d.from || ip.header.src, to: d.to || ip.header.dst, ttl: d.ttl >= 0 ? d.ttl : ip.header.ttl });
+        }
+      }, onError);
+    },
+    close: () => s.close(),
+  };
+}
+
+export interface FrameLink {
+  /** Send one whole Ethernet frame. */
+  send(frame: Buffer): SockError | null;
+  close(): void;
+}
+
+/** AF_PACKET socket on `ifname` to send GARP (family 4) or NA (family 6) frames (never read). */
+export function openFrameLink(ifname: string, family: 4 | 6, netns?: string, openRaw = nativeOpenRaw): FrameLink | SockError {
+  const opts: RawSocketOptions = { family: AF_PACKET, protocol: family === 6 ? ETH_P_IPV6 : ETH_P_ARP, ifname };
+  if (netns !== undefined) opts.netns = netns;
+  const s = openRaw(opts);
+  if (isSockError(s)) return s;
+  return {
+    // Destination MAC is taken from the frame (bytes 0..5); '' = broadcast for the sockaddr.
+    send: (frame) => s.sendTo(frame, frameDst(frame), s.ifindex),
+    close: () => s.close(),
+  };
+}
+
+function frameDst(frame: Buffer): string {
+  const d = frame.subarray(0, 6);
+  if (d.every((x) => x === 0xff)) return '';
+  return [...d].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
