@@ -192,6 +192,8 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
     });
     if (isSockError(s)) return new TableError(s.code, `open ctnetlink socket: ${s.op} ${s.code}`, s.errno);
     s.start(onDatagrams, onSockError);
+    // An idle command socket does not keep the process alive; an operation's timer does while it waits.
+    s.unref();
     sock = s;
     return s;
   }
