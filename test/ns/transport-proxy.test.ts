@@ -2,7 +2,7 @@
  * The fault-injecting proxy CLI between two UDP transports in namespaces:
  * seeded 20% loss drops exactly the datagrams a replay of the seed predicts,
  * and nothing once loss is set to 0 at run time; duplication and corruption
- * are counted and seen by the receiver.
+ * reordering and delay are counted and seen by the receiver.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,23 @@ describe.skipIf(!isRoot())('fault-injecting UDP proxy in namespaces', () => {
     r = await pump(N + 1100, 100, 100);
     expect(r.proxy.up).toMatchObject({ duplicated: 100, corrupted: 100 });
     expect(r.rx).toMatchObject({ received: 100, unique: 0, bad: 100 });
+
+    // Every datagram reordered: each one is held and sent after its successor.
+    await rx.call({ cmd: 'reset' }, 'reset');
+    proxy.send({ corrupt: 0, reorder: 100 });
+    await proxy.next((m) => m.event === 'faults');
+    r = await pump(N + 1200, 10, 10);
+    expect(r.proxy.up).toMatchObject({ reordered: 5 });
+    const base = N + 1200;
+    expect(r.rx.arrivals).toEqual([1, 0, 3, 2, 5, 4, 7, 6, 9, 8].map((i) => base + i));
+
+    // Delay: datagrams are held on a timer, then all delivered.
+    await rx.call({ cmd: 'reset' }, 'reset');
+    proxy.send({ reorder: 0, delay: 30, jitter: 20 });
+    await proxy.next((m) => m.event === 'faults');
+    r = await pump(N + 1300, 50, 50);
+    expect(r.proxy.up).toMatchObject({ delayed: 50, reordered: 5 });
+    expect(r.rx).toMatchObject({ received: 50, unique: 50, bad: 0 });
     expect(r.proxy.down.received).toBe(0);
   });
 });

@@ -64,6 +64,7 @@ if (cfg.redundant) {
 }
 
 let seen = new Set();
+let arrivals = [];
 let received = 0, bad = 0, dup = 0, maxSeq = -1;
 const perFrom = {};
 transport.onDatagram((d, from) => {
@@ -71,6 +72,7 @@ transport.onDatagram((d, from) => {
   perFrom[from] = (perFrom[from] || 0) + 1;
   const seq = valid(d);
   if (seq < 0) { bad++; return; }
+  if (arrivals.length < 1000) arrivals.push(seq);
   if (seen.has(seq)) dup++;
   seen.add(seq);
   if (seq > maxSeq) maxSeq = seq;
@@ -79,7 +81,10 @@ transport.onDatagram((d, from) => {
 function report(extra) {
   const r = { ev: 'report', received, unique: seen.size, bad, dup, maxSeq, perFrom, stats: transport.stats(), ...extra };
   if (group) r.group = group.groupStats();
-  if (cfg.listSeqs) r.seqs = [...seen].sort((a, b) => a - b);
+  if (cfg.listSeqs) {
+    r.seqs = [...seen].sort((a, b) => a - b);
+    r.arrivals = arrivals;
+  }
   if (typeof transport.buffers === 'function') r.buffers = transport.buffers();
   return r;
 }
@@ -102,7 +107,7 @@ rl.on('line', (line) => {
     .then(async () => {
       if (c.cmd === 'send') return sendRange(c);
       if (c.cmd === 'report') return out(report());
-      if (c.cmd === 'reset') { seen = new Set(); received = bad = dup = 0; maxSeq = -1; for (const k in perFrom) delete perFrom[k]; return out({ ev: 'reset' }); }
+      if (c.cmd === 'reset') { seen = new Set(); arrivals = []; received = bad = dup = 0; maxSeq = -1; for (const k in perFrom) delete perFrom[k]; return out({ ev: 'reset' }); }
       if (c.cmd === 'close') { await transport.close(); return out({ ev: 'closed' }); }
       if (c.cmd === 'open') { await transport.open(); return out({ ev: 'opened' }); }
       out({ ev: 'error', error: 'unknown cmd' });
