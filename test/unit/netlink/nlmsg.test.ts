@@ -223,3 +223,51 @@ describe('batch planning', () => {
     expect(hasAttr(hex('ff00 0100'), [1])).toBe(false);
   });
 });
+
+describe('properties', () => {
+  it('planBatch: every record lands in exactly one window or in refused, within the limits', async () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 60 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 64, max: 400 }),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        (sizes, maxMessages, maxBytes, firstSeq) => {
+          const recs: CtRecord[] = sizes.map((n) => ({ kind: 'ct', family: 2, attrs: Buffer.alloc(n * 4) }));
+          const plan = planBatch(
+            recs,
+            (r) => (r.attrs.length === 0 ? 'EINVAL' : { type: 0x0100, flags: 0, family: 2, attrs: r.attrs }),
+            firstSeq,
+            { maxMessages, maxBytes },
+          );
+          const seen = [...plan.refused.map((f) => f.index), ...plan.windows.flatMap((w) => w.indices)].sort((a, b) => a - b);
+          expect(seen).toEqual(recs.map((_, i) => i));
+          for (const w of plan.windows) {
+            expect(w.indices.length).toBeLessThanOrEqual(maxMessages);
+            // A single oversized request still goes alone in its window.
+            if (w.indices.length > 1) expect(w.datagram.length).toBeLessThanOrEqual(maxBytes);
+            const msgs = parseDatagram(w.datagram).messages;
+            expect(msgs.length).toBe(w.indices.length + 1);
+            msgs.slice(0, -1).forEach((m, i) => expect(indexOfSeq(w, m.seq)).toBe(w.indices[i]));
+            expect(msgs.at(-1)?.seq).toBe(w.barrierSeq);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('decodeEvents never throws on random datagrams and counts what it cannot use', async () => {
+    const { decodeEvents } = await import('../../../src/netlink/kernel-table');
+    const { silentLogger } = await import('../../../src/util/log');
+    const log = silentLogger();
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 120 }), { maxLength: 4 }), (dgs) => {
+        const st = { badMessages: 0 };
+        const ev = decodeEvents(dgs.map((d) => Buffer.from(d)), st, log);
+        expect(Array.isArray(ev)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
