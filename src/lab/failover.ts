@@ -1,0 +1,137 @@
+/**
+ * The failover scenario: build the lab, start an HA variant on fw1/fw2,
+ * fill fw1's table with background flows, run TCP streams through the
+ * master, crash it (SIGKILL of its daemons and its links down), observe,
+ * and return what happened. Always tears everything down.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createLab, LAB_NET, type Lab } from './topology';
+import { startHa, type HaStack, type Variant } from './ha-stack';
+import { startStreams, fillFlows, type StreamRun } from './streams';
+import { analyzeStreams, type StreamRecord, type StreamVerdict } from './stream-stats';
+import { parseKeepalived, parseStepsLog, type StepMark } from './steps';
+import { INVALID_COUNTER_CMD, parseCounterPackets } from './ruleset';
+import { delay, pollUntil } from './shell';
+import type { Logger } from '../util/log';
+
+export interface FailoverOptions {
+  prefix: string;
+  seq?: number;
+  variant: Variant;
+  runDir: string;
+  logger: Logger;
+  streams?: number;
+  /** Background flows created in fw1's table; default 0. */
+  flows?: number;
+  /** Streams run this long before the crash, ms; default 2000. */
+  warmupMs?: number;
+  /** Observation after the crash, ms; default 5000. */
+  observeMs?: number;
+  advertInt?: number;
+  agentPath?: string;
+  ctsyncdBin?: string;
+  /** How long to wait for fw2 to hold every flow before the crash, ms; default 60 s. */
+  syncTimeoutMs?: number;
+  ftpHelper?: boolean;
+}
+
+export interface FailoverResult {
+  variant: Variant;
+  startAt: number;
+  crashAt: number;
+  endAt: number;
+  records: StreamRecord[];
+  verdicts: StreamVerdict[];
+  steps: StepMark[];
+  survived: number;
+  broken: number;
+  flowsCreated: number;
+  /** fw2's external cache size just before the crash (null: no replication / unknown). */
+  replicatedBeforeCrash: number | null;
+  /** Forwarded packets fw2 dropped as INVALID after the crash. */
+  fw2InvalidDrops: number | null;
+}
+
+export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
+  const log = o.logger;
+  const nStreams = o.streams ?? 10;
+  let lab: Lab | null = null;
+  let ha: HaStack | null = null;
+  let run: StreamRun | null = null;
+  try {
+    lab = createLab({ prefix: o.prefix, seq: o.seq ?? 0, ftpHelper: o.ftpHelper });
+    log.info({ variant: o.variant, tag: lab.tag }, 'lab built');
+    ha = await startHa({
+      lab, variant: o.variant, runDir: o.runDir, advertInt: o.advertInt, ctsyncdBin: o.ctsyncdBin,
+      maxFlows: o.flows, expectations: o.ftpHelper,
+    });
+    log.info('HA stack settled: fw1 master, fw2 backup');
+    let flowsCreated = 0;
+    if ((o.flows ?? 0) > 0) {
+      const f = await fillFlows(lab.ns.fw1, o.flows ?? 0, log);
+      flowsCreated = f.created;
+      log.info({ created: f.created, failed: f.failed, ms: f.ms }, 'background flows created on fw1');
+    }
+    const startAt = Date.now();
+    run = await startStreams({
+      clientNs: lab.ns.client, serverNs: lab.ns.server, serverAddr: LAB_NET.server, streams: nStreams, agentPath: o.agentPath,
+    });
+    let replicated: number | null = null;
+    if (o.variant !== 'none') {
+      const h = ha;
+      const want = flowsCreated + nStreams;
+      const got = await pollUntil(() => {
+        const n = h.externalCount(1);
+        return n !== null && n >= want ? n : null;
+      }, o.syncTimeoutMs ?? 60_000, 200);
+      replicated = got ?? h.externalCount(1);
+      log.info({ want, replicated }, 'replication before the crash');
+    }
+    await delay(o.warmupMs ?? 2000);
+    const invalidBefore = parseCounterPackets(lab.exec(lab.ns.fw2, INVALID_COUNTER_CMD, true)) ?? 0;
+    const crashAt = ha.crash(0);
+    log.info('fw1 crashed (SIGKILL, links down)');
+    const h = ha;
+    await pollUntil(() => h.ownsVips(1), 10_000, 20);
+    await delay(Math.max(0, crashAt + (o.observeMs ?? 5000) - Date.now()));
+    const endAt = Date.now();
+    const records = await run.stop();
+    const invalidAfter = parseCounterPackets(lab.exec(lab.ns.fw2, INVALID_COUNTER_CMD, true));
+    const verdicts = analyzeStreams(records, { at: crashAt, end: endAt });
+    const fw2 = ha.nodes[1];
+    const steps: StepMark[] = [
+      ...parseKeepalived(fw2.keepalivedLog, 'fw2', crashAt),
+      ...parseStepsLog(fs.readFileSync(fw2.stepsLog, 'utf8'), 'fw2', crashAt),
+    ];
+    const resumed = verdicts.filter((v) => v.stallTo !== null && v.stallFrom !== null && v.stallTo > crashAt);
+    if (resumed.length > 0) {
+      steps.push({ t: Math.min(...resumed.map((v) => v.stallTo ?? Infinity)), node: 'streams', label: 'first stream resumes' });
+      if (resumed.length === verdicts.length) {
+        steps.push({ t: Math.max(...resumed.map((v) => v.stallTo ?? 0)), node: 'streams', label: 'all streams resumed' });
+      }
+    }
+    steps.sort((a, b) => a.t - b.t);
+    const result: FailoverResult = {
+      variant: o.variant,
+      startAt,
+      crashAt,
+      endAt,
+      records,
+      verdicts,
+      steps,
+      survived: verdicts.filter((v) => v.survived).length,
+      broken: verdicts.filter((v) => v.broken).length,
+      flowsCreated,
+      replicatedBeforeCrash: replicated,
+      fw2InvalidDrops: invalidAfter === null ? null : invalidAfter - invalidBefore,
+    };
+    fs.mkdirSync(o.runDir, { recursive: true });
+    fs.writeFileSync(path.join(o.runDir, 'result.json'), JSON.stringify(result));
+    return result;
+  } finally {
+    run?.kill();
+    ha?.stop();
+    lab?.destroy();
+  }
+}
