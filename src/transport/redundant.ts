@@ -4,7 +4,8 @@
  * link's interface goes down (per the LinkMonitor), the next healthy link in
  * configuration order takes over. When a link comes back:
  *   - 'sticky'   : stay on the current link (only take over if none is active);
- *   - 'preferred': move back to the healthiest link earliest in the list.
+ *   - 'preferred': move back to the preferred link (option `preferred`, default
+ *     the first) as soon as it is usable again.
  */
 import type { Logger } from '../util/log';
 import type { LinkMonitor } from './link-monitor';
@@ -24,6 +25,8 @@ export interface RedundantGroupOptions {
   links: RedundantLink[];
   monitor: LinkMonitor;
   failback?: FailbackPolicy;
+  /** Index of the preferred link (conntrackd "Default"): used first, and failed back to. Default 0. */
+  preferred?: number;
   /** Start/stop the monitor with the group (default true; false when the monitor is shared). */
   ownsMonitor?: boolean;
   logger?: Logger;
@@ -77,6 +80,7 @@ export class RedundantGroup implements Transport {
   private readonly switchHandlers: SwitchHandler[] = [];
   private unsubscribe: (() => void) | null = null;
   private readonly policy: FailbackPolicy;
+  private readonly preferred: number;
 
   /** Use createRedundantGroup() to get link-count validation as a value. */
   constructor(private readonly opts: RedundantGroupOptions) {
@@ -85,6 +89,8 @@ export class RedundantGroup implements Transport {
     }
     this.mtu = Math.min(...opts.links.map((l) => l.transport.mtu));
     this.policy = opts.failback ?? 'sticky';
+    const p = opts.preferred ?? 0;
+    this.preferred = Number.isInteger(p) && p >= 0 && p < opts.links.length ? p : 0;
   }
 
   /** Index of the active link, -1 when none. */
@@ -120,7 +126,7 @@ export class RedundantGroup implements Transport {
     if (this.opts.ownsMonitor ?? true) await monitor.start();
     links.forEach((l) => l.transport.onDatagram((d, from) => this.handler?.(d, from)));
     await Promise.all(links.map((l) => l.transport.open()));
-    const first = this.firstUsable(0);
+    const first = this.firstUsable(this.preferred);
     if (first >= 0) this.switchTo(first, 'open');
     else this.opts.logger?.warn('redundant group opened with no usable link');
   }
@@ -197,20 +203,17 @@ export class RedundantGroup implements Transport {
       return;
     }
     if (cur < 0) {
-      const next = this.firstUsable(0);
+      const next = this.firstUsable(this.preferred);
       if (next >= 0) {
         this.opts.logger?.info({ ifname: this.opts.links[next]?.ifname }, 'sync link recovered');
         this.switchTo(next, 'recovered');
       }
       return;
     }
-    if (this.policy !== 'preferred') return;
-    const best = this.firstUsable(0);
-    if (best >= 0 && best < cur) {
-      this.failbacks++;
-      this.opts.logger?.info({ from: curLink?.ifname, to: this.opts.links[best]?.ifname }, 'failing back to preferred sync link');
-      this.switchTo(best, 'failback');
-    }
+    if (this.policy !== 'preferred' || cur === this.preferred || !this.usable(this.preferred)) return;
+    this.failbacks++;
+    this.opts.logger?.info({ from: curLink?.ifname, to: this.opts.links[this.preferred]?.ifname }, 'failing back to preferred sync link');
+    this.switchTo(this.preferred, 'failback');
   }
 
   private switchTo(idx: number, reason: SwitchReason): void {

@@ -16,7 +16,7 @@ import { UdpTransport } from './udp';
 
 /** conntrackd.conf `UDP { ... }` (also used by `TCP { ... }`). */
 export interface UdpOptions {
-  /** IPv4_address: local address to bind. */
+  /** IPv4_address: local address to bind (default any; TCP needs it unless `role` is set). */
   ipv4Address?: string;
   /** IPv4_Destination_Address: the peer. */
   ipv4Destination?: string;
@@ -99,9 +99,8 @@ function endpoints(o: UdpOptions): { family: 4 | 6; local: string; peer: string 
   const v6 = o.ipv6Address !== undefined || o.ipv6Destination !== undefined;
   if (v4 && v6) return { code: 'BAD_OPTION', detail: 'mixes IPv4 and IPv6 addresses' };
   const family = v6 ? 6 : 4;
-  const local = family === 4 ? o.ipv4Address : o.ipv6Address;
+  const local = (family === 4 ? o.ipv4Address : o.ipv6Address) ?? (family === 4 ? '0.0.0.0' : '::');
   const peer = family === 4 ? o.ipv4Destination : o.ipv6Destination;
-  if (local === undefined) return { code: 'MISSING_OPTION', detail: `IPv${family}_address` };
   if (peer === undefined) return { code: 'MISSING_OPTION', detail: `IPv${family}_Destination_Address` };
   for (const a of [local, peer]) {
     if (isIP(a.split('%')[0] ?? '') !== family) return { code: 'BAD_OPTION', detail: `not an IPv${family} address: ${a}` };
@@ -156,6 +155,9 @@ export function buildTransport(spec: TransportSpec, deps: TransportDeps): BuildR
     };
   }
   const t = spec.options;
+  if (t.role === undefined && (t.ipv4Address ?? t.ipv6Address) === undefined) {
+    return fail('MISSING_OPTION', 'TCP needs its local IPv4_address/IPv6_address to pick the connecting side (or an explicit role)');
+  }
   return {
     ok: true,
     transport: new TcpTransport({
@@ -181,12 +183,14 @@ export function buildTransportByName(name: string, options: object, deps: Transp
 export interface RedundantDeps extends TransportDeps {
   monitor: LinkMonitor;
   failback?: FailbackPolicy;
+  /** Index of the Default link in `specs`. */
+  preferred?: number;
 }
 
 /**
  * Several transport blocks form a redundant group (conntrackd allows several
- * UDP/Multicast blocks, the one marked Default being preferred). Put the
- * preferred block first. Each needs an Interface to be monitored.
+ * UDP/Multicast/TCP blocks, the one marked Default being preferred: pass its
+ * index as `preferred`). Each needs an Interface to be monitored.
  */
 export function buildRedundant(specs: TransportSpec[], deps: RedundantDeps): BuildResult<RedundantGroup> {
   const links: RedundantLink[] = [];
@@ -197,7 +201,7 @@ export function buildRedundant(specs: TransportSpec[], deps: RedundantDeps): Bui
     if (!r.ok) return r;
     links.push({ transport: r.transport, ifname });
   }
-  const g = createRedundantGroup({ links, monitor: deps.monitor, failback: deps.failback, logger: deps.logger });
+  const g = createRedundantGroup({ links, monitor: deps.monitor, failback: deps.failback, preferred: deps.preferred, logger: deps.logger });
   if (!g.ok) return fail('BAD_REDUNDANCY', `${g.error.code}: ${g.error.count} links`);
   return { ok: true, transport: g.group };
 }

@@ -4,7 +4,7 @@ import { ManualLinkMonitor, PollingLinkMonitor } from '../../../src/transport/li
 import { memoryLink, type MemoryTransport } from '../../../src/transport/memory';
 import { createRedundantGroup, RedundantGroup, type FailbackPolicy, type SwitchReason } from '../../../src/transport/redundant';
 
-function setup(n: number, failback: FailbackPolicy = 'sticky') {
+function setup(n: number, failback: FailbackPolicy = 'sticky', preferred?: number) {
   const links = Array.from({ length: n }, () => memoryLink());
   const monitor = new ManualLinkMonitor();
   const ifnames = links.map((_, i) => `sync${i}`);
@@ -12,6 +12,7 @@ function setup(n: number, failback: FailbackPolicy = 'sticky') {
     links: links.map((l, i) => ({ transport: l.a, ifname: ifnames[i] ?? '' })),
     monitor,
     failback,
+    preferred,
   });
   const switches: Array<[number, number, SwitchReason]> = [];
   group.onSwitch((from, to, why) => switches.push([from, to, why]));
@@ -80,6 +81,20 @@ describe('RedundantGroup', () => {
     expect(t.group.active()).toBe(0);
     expect(t.group.groupStats()).toMatchObject({ failovers: 1, failbacks: 1 });
     expect(t.switches.map((s) => s[2])).toEqual(['open', 'failover', 'failback']);
+  });
+
+  it('starts on, and fails back to, the preferred (Default) link', async () => {
+    const t = setup(3, 'preferred', 1);
+    await t.group.open();
+    expect(t.group.active()).toBe(1);
+    t.monitor.set('sync1', false);
+    expect(t.group.active()).toBe(2);
+    t.monitor.set('sync0', false);
+    t.monitor.set('sync0', true); // not the preferred one: no move
+    expect(t.group.active()).toBe(2);
+    t.monitor.set('sync1', true);
+    expect(t.group.active()).toBe(1);
+    expect(t.group.groupStats()).toMatchObject({ failovers: 1, failbacks: 1 });
   });
 
   it('drops and counts sends when no link is usable, recovers when one returns', async () => {

@@ -19,6 +19,10 @@ describe('transport registry', () => {
     expect(udp.ok && udp.transport instanceof UdpTransport).toBe(true);
     const udp6 = buildTransportByName('UDP', { ipv6Address: '2001:db8::1', ipv6Destination: '2001:db8::2', port: 3780 }, deps);
     expect(udp6.ok && udp6.transport.name).toBe('udp6');
+    const anyLocal = buildTransportByName('UDP', { ipv4Destination: '192.0.2.2', port: 3780 }, deps);
+    expect(anyLocal.ok).toBe(true);
+    const tcpRole = buildTransportByName('TCP', { ipv4Destination: '192.0.2.2', port: 3780, role: 'client' }, deps);
+    expect(tcpRole.ok).toBe(true);
     const tcp = buildTransportByName('TCP', { ipv4Address: '192.0.2.1', ipv4Destination: '192.0.2.2', port: 3780 }, deps);
     expect(tcp.ok && tcp.transport instanceof TcpTransport).toBe(true);
     const mc = buildTransportByName('Multicast', { ipv4Address: '225.0.0.50', ipv4Interface: '192.0.2.1', group: 3780 }, deps);
@@ -30,6 +34,7 @@ describe('transport registry', () => {
       ['SCTP', { port: 1 }, 'UNKNOWN_TRANSPORT'],
       ['UDP', { ipv4Address: '192.0.2.1', ipv4Destination: '192.0.2.2', port: 0 }, 'BAD_OPTION'],
       ['UDP', { ipv4Address: '192.0.2.1', port: 3780 }, 'MISSING_OPTION'],
+      ['TCP', { ipv4Destination: '192.0.2.2', port: 3780 }, 'MISSING_OPTION'],
       ['UDP', { ipv4Address: '192.0.2.1', ipv6Destination: '2001:db8::2', port: 3780 }, 'BAD_OPTION'],
       ['UDP', { ipv4Address: '2001:db8::1', ipv4Destination: '192.0.2.2', port: 3780 }, 'BAD_OPTION'],
       ['Multicast', { ipv4Address: '192.0.2.9', ipv4Interface: '192.0.2.1', group: 3780 }, 'BAD_OPTION'],
