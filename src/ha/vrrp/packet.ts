@@ -225,8 +225,8 @@ export function encodeVrrp(m: VrrpEncodeInput): VrrpEncodeResult {
   buf[2] = m.priority;
   buf[3] = addrs.length;
   if (m.version === 2) {
-    const secs = Math.round(m.advertIntCs / 100);
-    if (secs < 1 || secs > 255) return { ok: false, error: 'VRRPv2 advert interval must be 1..255 s' };
+    const secs = m.advertIntCs / 100;
+    if (!Number.isInteger(secs) || secs < 1 || secs > 255) return { ok: false, error: 'VRRPv2 advert interval must be 1..255 whole seconds' };
     buf[4] = m.authType ?? VRRP_AUTH_NONE;
     buf[5] = secs;
   } else {
