@@ -1,0 +1,197 @@
+/**
+ * One implementation, one table size: build the lab, start the pair, then
+ * measure the burst (replication lag), RSS per flow, the bulk send and the
+ * commit, with the CPU time both daemons spent on each phase. Phases only
+ * drive the pair through SyncNode, so both implementations get the same
+ * steps. Everything started here is stopped and removed before returning.
+ */
+import { createKernelTable, type KernelTableHandle } from '../netlink/kernel-table';
+import { silentLogger } from '../util/log';
+import { makeFlows } from './flows';
+import { cpuSeconds, pollUntil, ReplicationLab, rssKiB, settle, SYNC_ADDR, SYNC_IF } from './replication-lab';
+import { DEFAULT_PAIR_CONF, pairConf, type Implementation, type PairConfOptions, type SyncNode } from './replication-node';
+
+export interface PhaseResult {
+  /** Wall time of the phase, ms (see each phase for start and end). */
+  ms: number;
+  /** Whether the end condition was reached before the deadline. */
+  complete: boolean;
+  /** CPU seconds of fw1's and fw2's daemon from the phase start until both were idle again. */
+  cpu: [number, number];
+  /** What the phase reached (entries in fw2's external cache or kernel table). */
+  reached: number;
+  /** Extra timings of the phase, ms. */
+  detail: Record<string, number>;
+}
+
+export interface PairResult {
+  impl: string;
+  n: number;
+  /** VmRSS of both daemons idle after start, KiB. */
+  idleRssKiB: [number, number];
+  /** VmRSS after the burst replicated and both daemons settled, KiB. */
+  loadedRssKiB: [number, number];
+  /** (loaded - idle) / n, bytes: fw1 holds n internal entries, fw2 n external ones. */
+  rssPerFlow: [number, number];
+  burst: PhaseResult;
+  bulk?: PhaseResult;
+  commit?: PhaseResult;
+  /** Counts fw1 internal / fw2 external at the end of the burst. */
+  caches: { fw1Internal: number; fw2External: number };
+  logs: [string, string];
+}
+
+export interface PairOptions {
+  n: number;
+  /** Distinguishes the labs of one run (namespace names). */
+  seq: number;
+  /** Also measure bulk send and commit (the 200k run); the 1M run measures burst and memory only. */
+  bulkAndCommit: boolean;
+  conf?: PairConfOptions;
+  /** Poll interval of cache counts, ms. Default 50. */
+  pollMs?: number;
+  /** Called with the lab as soon as it exists, so a signal handler can clean it up. */
+  onLab?(lab: ReplicationLab | null): void;
+}
+
+const cpuPair = (a: SyncNode, b: SyncNode): [number, number] => [cpuSeconds(a.proc.pid), cpuSeconds(b.proc.pid)];
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+async function externalAtLeast(node: SyncNode, n: number, timeoutMs: number, pollMs: number): Promise<{ ok: boolean; last: number }> {
+  let last = -1;
+  const ok = await pollUntil(
+    async () => {
+      const c = await node.counts();
+      if (c) last = c.external;
+      return last >= n;
+    },
+    timeoutMs,
+    pollMs,
+  );
+  return { ok: ok === true, last };
+}
+
+/** CPU used since `before`, measured once both daemons are idle again. */
+async function phaseCpu(a: SyncNode, b: SyncNode, before: [number, number]): Promise<{ cpu: [number, number]; settleMs: number }> {
+  const settleMs = await settle([a.proc.pid, b.proc.pid]);
+  const after = cpuPair(a, b);
+  return { cpu: [round3(after[0] - before[0]), round3(after[1] - before[1])], settleMs };
+}
+
+/** Deadline for n entries to cross: generous, a stall still ends the run. */
+const deadline = (n: number): number => 60_000 + n * 0.3;
+
+async function burst(fw1: SyncNode, fw2: SyncNode, t1: KernelTableHandle, n: number, pollMs: number): Promise<PhaseResult> {
+  const flows = makeFlows(n);
+  const before = cpuPair(fw1, fw2);
+  const t0 = performance.now();
+  let createMs = 0;
+  const created = t1.create(flows).then((r) => {
+    createMs = performance.now() - t0;
+    return r;
+  });
+  const seen = await externalAtLeast(fw2, n, deadline(n), pollMs);
+  const lagMs = performance.now() - t0;
+  const r = await created;
+  if (r.ok !== n) throw new Error(`burst: the kernel refused ${r.failed.length} of ${n} (${r.failed[0]?.code ?? ''})`);
+  const { cpu, settleMs } = await phaseCpu(fw1, fw2, before);
+  return { ms: Math.round(lagMs), complete: seen.ok, cpu, reached: seen.last, detail: { createMs: Math.round(createMs), settleMs } };
+}
+
+async function bulk(fw1: SyncNode, fw2: SyncNode, n: number, pollMs: number): Promise<PhaseResult> {
+  const f = await fw2.command(['-f', 'external']);
+  if (!f.ok) throw new Error(`bulk: -f external failed: ${f.output}`);
+  const empty = await pollUntil(async () => (await fw2.counts())?.external === 0, 30_000, pollMs);
+  if (!empty) throw new Error('bulk: the external cache of fw2 did not empty');
+  await settle([fw1.proc.pid, fw2.proc.pid]);
+  const before = cpuPair(fw1, fw2);
+  const t0 = performance.now();
+  const b = await fw1.command(['-B']);
+  const cmdMs = performance.now() - t0;
+  if (!b.ok) throw new Error(`bulk: -B failed: ${b.output}`);
+  const seen = await externalAtLeast(fw2, n, deadline(n), pollMs);
+  const ms = performance.now() - t0;
+  const { cpu, settleMs } = await phaseCpu(fw1, fw2, before);
+  return { ms: Math.round(ms), complete: seen.ok, cpu, reached: seen.last, detail: { commandMs: Math.round(cmdMs), settleMs } };
+}
+
+async function commit(fw1: SyncNode, fw2: SyncNode, t2: KernelTableHandle, n: number): Promise<PhaseResult> {
+  const already = await t2.count('ct');
+  if (already !== 0) throw new Error(`commit: fw2's kernel table already has ${already} entries`);
+  const before = cpuPair(fw1, fw2);
+  const t0 = performance.now();
+  const c = await fw2.command(['-c', 'ct']);
+  const cmdMs = performance.now() - t0;
+  let count = 0;
+  const ok = await pollUntil(
+    async () => {
+      count = await t2.count('ct');
+      return count >= n;
+    },
+    deadline(n),
+    10,
+  );
+  const ms = performance.now() - t0;
+  const { cpu, settleMs } = await phaseCpu(fw1, fw2, before);
+  count = await t2.count('ct');
+  return {
+    ms: Math.round(ms),
+    complete: ok === true && c.ok && count === n,
+    cpu,
+    reached: count,
+    detail: { commandMs: Math.round(cmdMs), commandOk: c.ok ? 1 : 0, settleMs },
+  };
+}
+
+function perFlow(loaded: number, idle: number, n: number): number {
+  return Math.round(((loaded - idle) * 1024) / n);
+}
+
+export async function runPair(impl: Implementation, o: PairOptions): Promise<PairResult> {
+  const pollMs = o.pollMs ?? 50;
+  const lab = new ReplicationLab('rpl', o.seq);
+  o.onLab?.(lab);
+  const tables: KernelTableHandle[] = [];
+  try {
+    lab.raiseConntrackMax(Math.max(o.n + (o.n >> 2), 262_144));
+    lab.build();
+    const [ns1, ns2] = lab.fw;
+    const conf = o.conf ?? DEFAULT_PAIR_CONF;
+    const c1 = lab.file('fw1.conf', pairConf(lab.dir, 'fw1', SYNC_ADDR[0], SYNC_ADDR[1], SYNC_IF, conf));
+    const c2 = lab.file('fw2.conf', pairConf(lab.dir, 'fw2', SYNC_ADDR[1], SYNC_ADDR[0], SYNC_IF, conf));
+    const fw1 = await impl.start(lab, ns1, c1, 'fw1');
+    const fw2 = await impl.start(lab, ns2, c2, 'fw2');
+    const t1 = createKernelTable({ logger: silentLogger(), netns: ns1, timeoutMs: 600_000 });
+    const t2 = createKernelTable({ logger: silentLogger(), netns: ns2, timeoutMs: 600_000 });
+    tables.push(t1, t2);
+    await settle([fw1.proc.pid, fw2.proc.pid]);
+    const idle: [number, number] = [rssKiB(fw1.proc.pid), rssKiB(fw2.proc.pid)];
+
+    const b = await burst(fw1, fw2, t1, o.n, pollMs);
+    const loaded: [number, number] = [rssKiB(fw1.proc.pid), rssKiB(fw2.proc.pid)];
+    const c1n = await fw1.counts();
+    const c2n = await fw2.counts();
+    const result: PairResult = {
+      impl: impl.name,
+      n: o.n,
+      idleRssKiB: idle,
+      loadedRssKiB: loaded,
+      rssPerFlow: [perFlow(loaded[0], idle[0], o.n), perFlow(loaded[1], idle[1], o.n)],
+      burst: b,
+      caches: { fw1Internal: c1n?.internal ?? -1, fw2External: c2n?.external ?? -1 },
+      logs: ['', ''],
+    };
+    if (o.bulkAndCommit) {
+      result.bulk = await bulk(fw1, fw2, o.n, pollMs);
+      result.commit = await commit(fw1, fw2, t2, o.n);
+    }
+    for (const t of tables.splice(0)) t.close();
+    await Promise.all([lab.stop(fw1.proc), lab.stop(fw2.proc)]);
+    result.logs = [lab.log('fw1.log').slice(-2000), lab.log('fw2.log').slice(-2000)];
+    return result;
+  } finally {
+    for (const t of tables) t.close();
+    lab.cleanup();
+    o.onLab?.(null);
+  }
+}
