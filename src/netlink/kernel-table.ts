@@ -12,10 +12,9 @@ import { systemClock, type Clock } from '../util/clock';
 import { isSockError, type NetlinkSocket, type NetlinkSocketOptions, type SockError } from './socket';
 import { openNetlink } from './native';
 import { toCreateAttrs, toDeleteAttrs, toExpectCreateAttrs, toUpdateAttrs } from './ct/create';
-import type { CtEvent, CtKind, CtRecord } from './types';
+import type { CtKind, CtRecord } from './types';
 import {
   TableError,
-  type BatchFailure,
   type BatchResult,
   type EventHandlers,
   type EventOptions,
@@ -30,7 +29,6 @@ import {
   NLM_F_REQUEST,
   NLMSG_DONE,
   NLMSG_ERROR,
-  NLMSG_MIN_TYPE,
   NLMSG_NOOP,
   encodeMessage,
   parseDatagram,
@@ -42,16 +40,17 @@ import {
   AF_UNSPEC,
   CT_GET_STATS_TYPE,
   NETLINK_NETFILTER,
+  decodeEvents,
   encodeRequest,
   eventGroups,
-  eventTypeOf,
   msgType,
   parseNfMessage,
   statsEntries,
   toRecord,
 } from './nfnl';
-import { DEFAULT_WINDOW, indexOfSeq, planBatch, type BatchEncoder, type WindowLimits } from './ct-batch';
-import { encoderFor, type AttrTransforms, type WriteOp } from './ct-batch-encode';
+import { DEFAULT_WINDOW, type WindowLimits } from './ct-batch';
+import type { AttrTransforms, WriteOp } from './ct-batch-encode';
+import { writeBatch, type BatchConn } from './ct-batch-run';
 
 export type OpenNetlink = (opts: NetlinkSocketOptions) => NetlinkSocket | SockError;
 
@@ -278,80 +277,28 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
     });
   }
 
-  async function runPlan(records: CtRecord[], encode: BatchEncoder): Promise<BatchFailure[]> {
-    const plan = planBatch(records, encode, nextSeq(), window);
-    seq = plan.nextSeq;
-    const failures: BatchFailure[] = [...plan.refused];
-    for (const w of plan.windows) {
-      const failedHere = new Set<number>();
-      const barriers = new Set<number>([w.barrierSeq]);
-      let lost = false;
-      await transact(
-        w.datagram,
-        (m) => {
-          if (m.type !== NLMSG_ERROR) return 'more';
-          const e = parseError(m);
-          if (!e.ok) {
-            st.badMessages++;
-            return 'more';
-          }
-          const rs = e.value.request.seq;
-          if (barriers.has(rs)) return 'done';
-          const index = indexOfSeq(w, rs);
-          if (index < 0 || e.value.errno === 0) return 'more';
-          failedHere.add(index);
-          const f: BatchFailure = { index, code: e.value.code, errno: e.value.errno };
-          if (e.value.message !== undefined) f.message = e.value.message;
-          failures.push(f);
-          return 'more';
-        },
-        () => {
-          // Replies were dropped; the barrier's ACK may be among them: ask again.
-          lost = true;
-          const b = nextSeq();
-          barriers.add(b);
-          sock?.send([encodeMessage(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK, b)]);
-        },
-      );
-      if (lost) {
-        for (const index of w.indices) {
-          if (!failedHere.has(index)) {
-            failures.push({ index, code: 'ENOBUFS', errno: 105, message: 'reply lost in a socket overrun; state unknown' });
-          }
-        }
-      }
-    }
-    return failures;
-  }
-
   function tf(): AttrTransforms {
     transforms ??= defaultTransforms();
     return transforms;
   }
 
+  const batchConn: BatchConn = {
+    window,
+    nextSeq,
+    setSeq: (n) => {
+      seq = n;
+    },
+    transact,
+    sendBarrier: (b) => {
+      sock?.send([encodeMessage(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK, b)]);
+    },
+    onBadReply: () => {
+      st.badMessages++;
+    },
+  };
+
   function write(op: WriteOp, records: CtRecord[], wo: WriteOptions = {}): Promise<BatchResult> {
-    return serial(async () => {
-      const t = wo.prepared === true ? PREPARED : tf();
-      const failed = await runPlan(records, encoderFor(op, t));
-      const result: BatchResult = { ok: 0, failed };
-      if (op === 'create') {
-        const existing = failed.filter((f) => f.code === 'EEXIST');
-        if (existing.length > 0) {
-          const again = existing.map((f) => records[f.index]).filter((r): r is CtRecord => r !== undefined);
-          const upd = await runPlan(again, encoderFor('update', tf())); // create attrs are not update attrs
-          result.failed = failed.filter((f) => f.code !== 'EEXIST');
-          for (const f of upd) result.failed.push({ ...f, index: existing[f.index]?.index ?? -1 });
-          result.existed = existing.length;
-        }
-      } else if (op === 'delete') {
-        const absent = failed.filter((f) => f.code === 'ENOENT').length;
-        if (absent > 0) result.absent = absent;
-        result.failed = failed.filter((f) => f.code !== 'ENOENT');
-      }
-      result.failed.sort((a, b) => a.index - b.index);
-      result.ok = records.length - result.failed.length;
-      return result;
-    });
+    return serial(() => writeBatch(batchConn, op, records, wo.prepared === true ? PREPARED : tf(), tf()));
   }
 
   function flush(kind: CtKind): Promise<void> {
@@ -414,8 +361,12 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
     subs.add(sub);
     s.start(
       (datagrams) => {
-        const events = decodeEvents(datagrams, st, log);
-        if (events.length > 0) h.onEvents(events);
+        const r = decodeEvents(datagrams);
+        if (r.bad > 0) {
+          st.badMessages += r.bad;
+          log.warn({ bad: r.bad, err: r.firstError }, 'ctnetlink: malformed event messages skipped');
+        }
+        if (r.events.length > 0) h.onEvents(r.events);
       },
       (e) => {
         if (e.code === 'ENOBUFS') {
@@ -450,28 +401,4 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
       sock = null;
     },
   };
-}
-
-/** Decode the ctnetlink events of one socket wakeup, in kernel order. */
-export function decodeEvents(datagrams: Buffer[], st: { badMessages: number }, log: Logger): CtEvent[] {
-  const events: CtEvent[] = [];
-  for (const dg of datagrams) {
-    const parsed = parseDatagram(dg);
-    if (!parsed.ok) {
-      st.badMessages++;
-      log.warn({ err: parsed.error }, 'ctnetlink: malformed event datagram');
-    }
-    for (const m of parsed.messages) {
-      if (m.type < NLMSG_MIN_TYPE) continue; // control messages (NOOP, ERROR, DONE)
-      const nf = parseNfMessage(m);
-      const type = nf.ok ? eventTypeOf(nf.value.msg, m.flags) : null;
-      const record = nf.ok ? toRecord(nf.value, true) : null;
-      if (type === null || record === null) {
-        st.badMessages++;
-        continue;
-      }
-      events.push({ type, record });
-    }
-  }
-  return events;
 }

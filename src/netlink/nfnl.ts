@@ -8,8 +8,20 @@
  *   be16 res_id        0 here (big-endian, network order)
  * The ctnetlink attributes (big-endian values, host-order nlattr headers) follow it.
  */
-import type { CtEventType, CtKind, CtRecord, DecodeError, Family } from './types';
-import { align4, NLM_F_CREATE, NLM_F_EXCL, NLMSG_HDRLEN, readU16, writeHeader, type NlMessage } from './nlmsg';
+import type { CtEvent, CtEventType, CtKind, CtRecord, DecodeError, Family } from './types';
+import {
+  align4,
+  DEFAULT_PARSE_LIMITS,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
+  NLMSG_HDRLEN,
+  NLMSG_MIN_TYPE,
+  parseDatagram,
+  readU16,
+  writeHeader,
+  type NlMessage,
+  type NlParseLimits,
+} from './nlmsg';
 
 /** NETLINK_NETFILTER (include/uapi/linux/netlink.h). */
 export const NETLINK_NETFILTER = 12;
@@ -170,4 +182,37 @@ export function statsEntries(attrs: Buffer): number | null {
     off += align4(len);
   }
   return null;
+}
+
+export interface DecodedEvents {
+  /** Events in kernel order; records are copies. */
+  events: CtEvent[];
+  /** Datagrams or messages that could not be used (malformed, not ctnetlink, bad family). */
+  bad: number;
+  firstError?: DecodeError;
+}
+
+/** Decode the ctnetlink events of one socket wakeup (pure; never throws). */
+export function decodeEvents(datagrams: Buffer[], limits: NlParseLimits = DEFAULT_PARSE_LIMITS): DecodedEvents {
+  const out: DecodedEvents = { events: [], bad: 0 };
+  for (const dg of datagrams) {
+    const parsed = parseDatagram(dg, limits);
+    if (!parsed.ok) {
+      out.bad++;
+      out.firstError ??= parsed.error;
+    }
+    for (const m of parsed.messages) {
+      if (m.type < NLMSG_MIN_TYPE) continue; // control messages (NOOP, ERROR, DONE)
+      const nf = parseNfMessage(m);
+      const type = nf.ok ? eventTypeOf(nf.value.msg, m.flags) : null;
+      const record = nf.ok ? toRecord(nf.value, true) : null;
+      if (type === null || record === null) {
+        out.bad++;
+        if (!nf.ok) out.firstError ??= nf.error;
+        continue;
+      }
+      out.events.push({ type, record });
+    }
+  }
+  return out;
 }

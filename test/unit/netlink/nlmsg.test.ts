@@ -257,17 +257,31 @@ describe('properties', () => {
     );
   });
 
-  it('decodeEvents never throws on random datagrams and counts what it cannot use', async () => {
-    const { decodeEvents } = await import('../../../src/netlink/kernel-table');
-    const { silentLogger } = await import('../../../src/util/log');
-    const log = silentLogger();
+  it('decodeEvents never throws on random datagrams', async () => {
+    const { decodeEvents } = await import('../../../src/netlink/nfnl');
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 120 }), { maxLength: 4 }), (dgs) => {
-        const st = { badMessages: 0 };
-        const ev = decodeEvents(dgs.map((d) => Buffer.from(d)), st, log);
-        expect(Array.isArray(ev)).toBe(true);
+        const r = decodeEvents(dgs.map((d) => Buffer.from(d)));
+        expect(r.events.length + r.bad).toBeGreaterThanOrEqual(0);
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('decodeEvents keeps kernel order and counts unusable messages', async () => {
+    const { decodeEvents } = await import('../../../src/netlink/nfnl');
+    const attrs = hex('0800 0800 0000002a');
+    const r = decodeEvents([
+      Buffer.concat([encodeRequest(0x0100, NLM_F_CREATE | NLM_F_EXCL, 0, 2, attrs), encodeRequest(0x0102, 0, 0, 10, attrs)]),
+      encodeRequest(0x0100, 0, 0, 7, attrs), // bad family
+      hex('ffff'),
+      encodeRequest(0x0200, NLM_F_CREATE | NLM_F_EXCL, 0, 2, attrs),
+    ]);
+    expect(r.events.map((e) => [e.type, e.record.kind, e.record.family])).toEqual([
+      ['new', 'ct', 2],
+      ['destroy', 'ct', 10],
+      ['new', 'expect', 2],
+    ]);
+    expect(r.bad).toBe(1);
   });
 });

@@ -1,0 +1,106 @@
+/**
+ * Running a batched write over a command connection: one window in flight at
+ * a time, errors matched to input indexes by sequence number, EEXIST on
+ * create retried as an update, ENOENT on delete counted as ok-but-absent.
+ * The connection (socket, sequence numbers, reply routing) is the kernel
+ * table's; this file only knows the protocol of a batch (see ct-batch.ts).
+ */
+import type { BatchFailure, BatchResult } from './table';
+import type { CtRecord } from './types';
+import { NLMSG_ERROR, parseError, type NlMessage } from './nlmsg';
+import { indexOfSeq, planBatch, type BatchEncoder, type WindowLimits } from './ct-batch';
+import { encoderFor, type AttrTransforms, type WriteOp } from './ct-batch-encode';
+
+/** What a batch needs from the command connection. */
+export interface BatchConn {
+  window: WindowLimits;
+  nextSeq(): number;
+  /** The batch used sequence numbers up to (excluding) n. */
+  setSeq(n: number): void;
+  /** Send one datagram; feed replies to onReply until it says 'done'. onOverrun: the socket overran (ENOBUFS). */
+  transact(datagram: Buffer, onReply: (m: NlMessage) => 'more' | 'done', onOverrun: () => void): Promise<void>;
+  /** Send an extra barrier (NLMSG_NOOP + NLM_F_ACK) with this sequence number. */
+  sendBarrier(seq: number): void;
+  onBadReply(): void;
+}
+
+const ENOBUFS = 105;
+
+/** Send `records` window by window; returns the failures (input indexes). */
+export async function runBatch(conn: BatchConn, records: CtRecord[], encode: BatchEncoder): Promise<BatchFailure[]> {
+  const plan = planBatch(records, encode, conn.nextSeq(), conn.window);
+  conn.setSeq(plan.nextSeq);
+  const failures: BatchFailure[] = [...plan.refused];
+  for (const w of plan.windows) {
+    const failedHere = new Set<number>();
+    const barriers = new Set<number>([w.barrierSeq]);
+    let lost = false;
+    await conn.transact(
+      w.datagram,
+      (m) => {
+        if (m.type !== NLMSG_ERROR) return 'more';
+        const e = parseError(m);
+        if (!e.ok) {
+          conn.onBadReply();
+          return 'more';
+        }
+        const rs = e.value.request.seq;
+        if (barriers.has(rs)) return 'done';
+        const index = indexOfSeq(w, rs);
+        if (index < 0 || e.value.errno === 0) return 'more';
+        failedHere.add(index);
+        const f: BatchFailure = { index, code: e.value.code, errno: e.value.errno };
+        if (e.value.message !== undefined) f.message = e.value.message;
+        failures.push(f);
+        return 'more';
+      },
+      () => {
+        // Replies were dropped; the barrier's ACK may be among them: ask again.
+        lost = true;
+        const b = conn.nextSeq();
+        barriers.add(b);
+        conn.sendBarrier(b);
+      },
+    );
+    if (lost) {
+      for (const index of w.indices) {
+        if (!failedHere.has(index)) {
+          failures.push({ index, code: 'ENOBUFS', errno: ENOBUFS, message: 'reply lost in a socket overrun; state unknown' });
+        }
+      }
+    }
+  }
+  return failures;
+}
+
+/**
+ * create / update / delete with the kernel's semantics folded in.
+ * `t` prepares attributes for `op`; `forUpdate` prepares the EEXIST retries.
+ */
+export async function writeBatch(
+  conn: BatchConn,
+  op: WriteOp,
+  records: CtRecord[],
+  t: AttrTransforms,
+  forUpdate: AttrTransforms,
+): Promise<BatchResult> {
+  const failed = await runBatch(conn, records, encoderFor(op, t));
+  const result: BatchResult = { ok: 0, failed };
+  if (op === 'create') {
+    const existing = failed.filter((f) => f.code === 'EEXIST');
+    if (existing.length > 0) {
+      const again = existing.map((f) => records[f.index]).filter((r): r is CtRecord => r !== undefined);
+      const upd = await runBatch(conn, again, encoderFor('update', forUpdate));
+      result.failed = failed.filter((f) => f.code !== 'EEXIST');
+      for (const f of upd) result.failed.push({ ...f, index: existing[f.index]?.index ?? -1 });
+      result.existed = existing.length;
+    }
+  } else if (op === 'delete') {
+    const absent = failed.filter((f) => f.code === 'ENOENT').length;
+    if (absent > 0) result.absent = absent;
+    result.failed = failed.filter((f) => f.code !== 'ENOENT');
+  }
+  result.failed.sort((a, b) => a.index - b.index);
+  result.ok = records.length - result.failed.length;
+  return result;
+}
