@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { createVipManager, type AddressClient } from '../../../src/ha/addresses';
+import type { AddAddressOptions } from '../../../src/netlink/rtnl-client';
+import type { SockError } from '../../../src/netlink/socket';
+
+function fakeRtnl(): AddressClient & { calls: string[]; have: Set<string> } {
+  const have = new Set<string>();
+  const calls: string[] = [];
+  const err = (code: string): SockError => ({ code, errno: 1, op: 'x' });
+  return {
+    calls,
+    have,
+    async addAddress(dev: string, cidr: string, opts?: AddAddressOptions) {
+      calls.push(`add ${dev} ${cidr} ${JSON.stringify(opts ?? {})}`);
+      if (dev === 'bad0') return err('ENODEV');
+      if (have.has(cidr)) return err('EEXIST');
+      have.add(cidr);
+      return null;
+    },
+    async delAddress(dev: string, cidr: string) {
+      calls.push(`del ${dev} ${cidr}`);
+      if (!have.delete(cidr)) return err('EADDRNOTAVAIL');
+      return null;
+    },
+    async listAddresses() {
+      return [...have].map((c) => ({ family: 2, index: 2, address: c.split('/')[0]!, prefixlen: 24, cidr: c, flags: 0, scope: 0 }));
+    },
+  };
+}
+
+describe('VIP manager', () => {
+  it('adds with NODAD for IPv6, label/scope for IPv4; idempotent; errors as values', async () => {
+    const r = fakeRtnl();
+    const vm = createVipManager(r);
+    const v4 = { address: '192.0.2.100', prefix: 24, family: 4 as const, dev: 'eth0', label: 'eth0:vip', scope: 'link' };
+    const v6 = { address: '2001:db8::100', prefix: 64, family: 6 as const, dev: 'eth0' };
+    const bad = { address: '192.0.2.101', prefix: 24, family: 4 as const, dev: 'bad0' };
+    const res = await vm.add([v4, v6, bad]);
+    expect(res.map((x) => (x.ok ? `ok ${x.changed}` : x.error.code))).toEqual(['ok true', 'ok true', 'ENODEV']);
+    expect(r.calls.slice(0, 2)).toEqual(['add eth0 192.0.2.100/24 {"label":"eth0:vip","scope":253}', 'add eth0 2001:db8::100/64 {"nodad":true}']);
+    expect((await vm.add([v4])).map((x) => x.ok && x.changed)).toEqual([false]);
+    expect(await vm.present([v4, bad])).toEqual([true, false]);
+    expect((await vm.remove([v4, v4])).map((x) => x.ok && x.changed)).toEqual([true, false]);
+  });
+});
