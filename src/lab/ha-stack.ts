@@ -84,8 +84,9 @@ function cacheCount(stats: string, which: 'internal' | 'external'): number | nul
 }
 
 function startKeepalived(fw: string, dir: string, conf: string, log: LogLine[]): ChildProcess {
+  // stdbuf: keepalived's console log must arrive line by line (lines are timed on arrival).
   const child = nsSpawn(fw, [
-    'keepalived', '-n', '-l', '-D', '-P', '-f', conf,
+    'stdbuf', '-oL', '-eL', 'keepalived', '-n', '-l', '-D', '-P', '-f', conf,
     '-p', path.join(dir, 'keepalived.pid'), '-r', path.join(dir, 'vrrp.pid'), '-c', path.join(dir, 'checkers.pid'),
   ]);
   for (const s of [child.stdout, child.stderr]) {

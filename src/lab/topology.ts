@@ -83,13 +83,14 @@ export function listNamespaces(): string[] {
  * Remove namespaces left by labs with this prefix. By default only those of
  * processes that are no longer alive; `all` also removes live runs' labs.
  */
-export function sweepLabs(prefix: string, all = false): string[] {
+export function sweepLabs(prefix: string, all = false, onlyPid?: number): string[] {
   const re = new RegExp(`^${prefix}([0-9a-z]+)_[0-9a-z]+(client|server|sw|fw1|fw2)$`);
   const removed: string[] = [];
   for (const ns of listNamespaces()) {
     const m = re.exec(ns);
     if (!m || m[1] === undefined) continue;
     const pid = Number.parseInt(m[1], 36);
+    if (onlyPid !== undefined && pid !== onlyPid) continue;
     let alive = false;
     try {
       process.kill(pid, 0);
@@ -97,7 +98,7 @@ export function sweepLabs(prefix: string, all = false): string[] {
     } catch {
       alive = false;
     }
-    if (alive && !all) continue;
+    if (alive && !all && onlyPid === undefined) continue;
     removeNamespace(ns);
     removed.push(ns);
   }
