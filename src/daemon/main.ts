@@ -24,6 +24,7 @@ import { transportSpecs } from './config-map';
 import { createDaemon } from './daemon';
 import { acquireLock, createLifecycle, createNotifier, daemonize, signalParent } from './lifecycle';
 import { groupId } from './group';
+import { ensureConntrackEvents } from './sysctl';
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
@@ -84,6 +85,7 @@ export async function runDaemon(configFile: string): Promise<number> {
   const lock = acquireLock(config.general.lockFile);
   if (!lock.ok) return fail(lock.message);
 
+  ensureConntrackEvents(logger);
   const clock = systemClock();
   const transport = openTransport(config.sync, clock, logger);
   if (typeof transport === 'string') {

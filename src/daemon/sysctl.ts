@@ -1,0 +1,52 @@
+/**
+ * Kernel settings the daemon depends on, checked at start.
+ *
+ * net.netfilter.nf_conntrack_events (per network namespace): with 2 (the
+ * default of recent kernels) the kernel attaches the event extension only to
+ * entries created while someone listens, so entries that existed before the
+ * daemon started would never report their destroy and would stay in the
+ * internal cache (and in the peers' external caches) forever. 1 = always.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Logger } from '../util/log';
+
+export interface SysctlIo {
+  read(path: string): string | null;
+  write(path: string, value: string): boolean;
+}
+
+export const procSysctl: SysctlIo = {
+  read(path) {
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch {
+      return null;
+    }
+  },
+  write(path, value) {
+    try {
+      writeFileSync(path, value);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};
+
+const EVENTS = '/proc/sys/net/netfilter/nf_conntrack_events';
+
+/** Make sure conntrack events are on for every entry; returns what was done. */
+export function ensureConntrackEvents(log: Logger, io: SysctlIo = procSysctl): 'ok' | 'set' | 'failed' | 'absent' {
+  const v = io.read(EVENTS);
+  if (v === null) {
+    log.warn({ path: EVENTS }, 'cannot read nf_conntrack_events (is nf_conntrack loaded?)');
+    return 'absent';
+  }
+  if (v === '1') return 'ok';
+  if (io.write(EVENTS, '1')) {
+    log.info({ was: v }, 'set net.netfilter.nf_conntrack_events=1 so every entry reports its destroy');
+    return 'set';
+  }
+  log.warn({ was: v }, 'cannot set net.netfilter.nf_conntrack_events=1: entries created before start may never report their destroy');
+  return 'failed';
+}
