@@ -37,6 +37,8 @@ export interface RedundantLinkStatus {
   ifname: string;
   /** Monitor view; undefined (not read yet) counts as usable. */
   up: boolean | undefined;
+  /** open() of this link failed; it is left out until the group is reopened. */
+  openFailed: boolean;
   active: boolean;
   stats: TransportStats;
 }
@@ -81,6 +83,8 @@ export class RedundantGroup implements Transport {
   private unsubscribe: (() => void) | null = null;
   private readonly policy: FailbackPolicy;
   private readonly preferred: number;
+  /** Links whose open() failed: never used until the group is reopened. */
+  private readonly failedOpen = new Set<number>();
 
   /** Use createRedundantGroup() to get link-count validation as a value. */
   constructor(private readonly opts: RedundantGroupOptions) {
@@ -125,7 +129,16 @@ export class RedundantGroup implements Transport {
     this.unsubscribe = monitor.onChange((ifname, up) => this.onLinkChange(ifname, up));
     if (this.opts.ownsMonitor ?? true) await monitor.start();
     links.forEach((l) => l.transport.onDatagram((d, from) => this.handler?.(d, from)));
-    await Promise.all(links.map((l) => l.transport.open()));
+    const results = await Promise.allSettled(links.map((l) => l.transport.open()));
+    this.failedOpen.clear();
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') return;
+      this.failedOpen.add(i);
+      this.opts.logger?.error({ ifname: links[i]?.ifname, err: String(r.reason) }, 'sync link failed to open; left out of the group');
+    });
+    if (this.failedOpen.size === links.length) {
+      throw new Error(`no sync link could be opened: ${results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')).join('; ')}`);
+    }
     const first = this.firstUsable(this.preferred);
     if (first >= 0) this.switchTo(first, 'open');
     else this.opts.logger?.warn('redundant group opened with no usable link');
@@ -135,7 +148,7 @@ export class RedundantGroup implements Transport {
     this.unsubscribe?.();
     this.unsubscribe = null;
     if (this.opts.ownsMonitor ?? true) await this.opts.monitor.stop();
-    await Promise.all(this.opts.links.map((l) => l.transport.close()));
+    await Promise.all(this.opts.links.map((l, i) => (this.failedOpen.has(i) ? Promise.resolve() : l.transport.close())));
     this.activeIdx = -1;
   }
 
@@ -166,6 +179,7 @@ export class RedundantGroup implements Transport {
         ifname: l.ifname,
         up: this.opts.monitor.isUp(l.ifname),
         active: i === this.activeIdx,
+        openFailed: this.failedOpen.has(i),
         stats: l.transport.stats(),
       })),
     };
@@ -173,7 +187,7 @@ export class RedundantGroup implements Transport {
 
   private usable(i: number): boolean {
     const l = this.opts.links[i];
-    return l !== undefined && this.opts.monitor.isUp(l.ifname) !== false;
+    return l !== undefined && !this.failedOpen.has(i) && this.opts.monitor.isUp(l.ifname) !== false;
   }
 
   /** First usable link at or after `start`, wrapping around; -1 if none. */

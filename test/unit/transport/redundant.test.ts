@@ -114,6 +114,23 @@ describe('RedundantGroup', () => {
     expect(t.farGot[1]).toEqual(['ok']);
   });
 
+  it('leaves out a link whose open() fails; fails only when none opens', async () => {
+    const t = setup(2);
+    const broken = t.links[0]!.a;
+    broken.open = () => Promise.reject(new Error('EADDRNOTAVAIL'));
+    await t.group.open();
+    expect(t.group.active()).toBe(1);
+    expect(t.group.groupStats().links.map((l) => l.openFailed)).toEqual([true, false]);
+    t.monitor.set('sync1', false);
+    expect(t.group.active()).toBe(-1);
+    t.monitor.set('sync0', false);
+    t.monitor.set('sync0', true);
+    expect(t.group.active()).toBe(-1); // the broken link is never used
+    const all = setup(1);
+    all.links[0]!.a.open = () => Promise.reject(new Error('ENODEV'));
+    await expect(all.group.open()).rejects.toThrow('no sync link could be opened: Error: ENODEV');
+  });
+
   it('sums link stats', async () => {
     const t = setup(2);
     await t.group.open();
