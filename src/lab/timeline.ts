@@ -22,6 +22,8 @@ export interface TimelineOptions {
   title?: string;
   width?: number;
   panelHeight?: number;
+  /** Time shown before the crash, ms; default 2000. */
+  beforeMs?: number;
 }
 
 const COLORS = ['#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#ff7f0e', '#393b79'];
@@ -34,13 +36,14 @@ function fmt(n: number): string {
   return (Math.round(n * 10) / 10).toString();
 }
 
-function panel(run: TimelineRun, y0: number, width: number, height: number): string[] {
+function panel(run: TimelineRun, y0: number, width: number, height: number, beforeMs: number): string[] {
   const left = 70;
   const legendW = 330;
   const plotW = width - left - legendW - 20;
   const top = y0 + 30;
   const plotH = height - 70;
-  const t0 = run.startAt;
+  // every panel shows the same window: `beforeMs` before the crash to the end
+  const t0 = Math.max(run.startAt, run.crashAt - beforeMs);
   const t1 = Math.max(run.endAt, t0 + 1);
   let maxBytes = 1;
   for (const r of run.records) for (const [, b] of r.samples) if (b > maxBytes) maxBytes = b;
@@ -95,8 +98,8 @@ function panel(run: TimelineRun, y0: number, width: number, height: number): str
   });
   // crash and steps
   const cx = x(run.crashAt);
-  out.push(`<line x1="${fmt(cx)}" y1="${top - 6}" x2="${fmt(cx)}" y2="${top + plotH}" stroke="#d62728" stroke-width="2"/>`);
-  out.push(`<text x="${fmt(cx)}" y="${top - 9}" font-size="12" fill="#d62728" text-anchor="middle">crash</text>`);
+  out.push(`<line x1="${fmt(cx)}" y1="${top}" x2="${fmt(cx)}" y2="${top + plotH}" stroke="#d62728" stroke-width="2"/>`);
+  out.push(`<text x="${fmt(cx - 4)}" y="${top + 14}" font-size="12" fill="#d62728" text-anchor="end">crash</text>`);
   const lx = left + plotW + 20;
   out.push(`<text x="${lx}" y="${top + 4}" font-size="12" font-weight="bold">after the crash (fw1 SIGKILL + links down)</text>`);
   run.steps.forEach((s, i) => {
@@ -122,7 +125,7 @@ export function renderTimeline(runs: TimelineRun[], o: TimelineOptions = {}): st
   const height = head + runs.length * ph + 10;
   const body: string[] = [];
   if (o.title) body.push(`<text x="20" y="26" font-size="18" font-weight="bold">${escapeXml(o.title)}</text>`);
-  runs.forEach((r, i) => body.push(...panel(r, head + i * ph, width, ph)));
+  runs.forEach((r, i) => body.push(...panel(r, head + i * ph, width, ph, o.beforeMs ?? 2000)));
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
