@@ -39,8 +39,10 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ ! -f build/Release/ctsock.node ]; then
-  echo "ctsync setup: npm ci"
-  npm ci --no-audit --no-fund
+  # npm install (not npm ci): npm 11 drops other platforms' optional packages from the
+  # lockfile and then refuses `npm ci`; `npm install` still installs the pinned versions.
+  echo "ctsync setup: npm install"
+  npm install --no-audit --no-fund
 fi
 npm run --silent build
 echo "ctsync setup: ready"
