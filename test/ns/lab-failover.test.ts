@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runFailover } from '../../src/lab/failover';
-import { listNamespaces } from '../../src/lab/topology';
+import { createLab, listNamespaces } from '../../src/lab/topology';
+import { probeSyncDaemon, repoRoot } from '../../src/lab/ha-stack';
 import { silentLogger } from '../../src/util/log';
 import { isRoot, have } from '../helpers/netns';
 import { compileAgent } from './lab-agent';
@@ -35,6 +36,26 @@ describe.skipIf(!ok)('lab failover', () => {
     expect(r.broken).toBe(0);
     expect(r.survived).toBe(3);
     for (const v of r.verdicts) expect(v.stallMs).toBeLessThan(3000);
+    expect(r.steps.map((s) => s.label)).toContain('commit external cache (-c) done');
+    expect(mine()).toEqual([]);
+  }, 90_000);
+
+  it('with ctsyncd replication (when bin/ctsyncd works) every stream survives', async (ctx) => {
+    const probeLab = createLab({ prefix: 'lfo', seq: 3 });
+    let works = false;
+    try {
+      works = await probeSyncDaemon(probeLab, path.join(repoRoot(), 'bin', 'ctsyncd'), path.join(runDir, 'p'));
+    } finally {
+      probeLab.destroy();
+    }
+    if (!works) ctx.skip();
+    const r = await runFailover({
+      prefix: 'lfo', seq: 2, variant: 'ctsyncd', runDir: path.join(runDir, 'b'), logger: silentLogger(),
+      streams: 3, flows: 2000, warmupMs: 1000, observeMs: 4000, agentPath: agent?.path,
+    });
+    expect(r.replicatedBeforeCrash).toBeGreaterThanOrEqual(2003);
+    expect(r.broken).toBe(0);
+    expect(r.survived).toBe(3);
     expect(r.steps.map((s) => s.label)).toContain('commit external cache (-c) done');
     expect(mine()).toEqual([]);
   }, 90_000);
