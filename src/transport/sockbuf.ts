@@ -58,13 +58,50 @@ function ensureMax(path: string, want: number, raise: boolean, io: SysctlIo, log
   else logger?.warn({ sysctl: path, want }, 'could not raise socket buffer maximum');
 }
 
+/** Sets SO_SNDBUFFORCE / SO_RCVBUFFORCE on a socket; returns false when it could not. */
+export type BufferForcer = (sock: Socket, which: 'snd' | 'rcv', bytes: number) => boolean;
+
+/**
+ * The fd of a bound node dgram socket. Node exposes it only on its internal
+ * state object (lib/internal/dgram.js kStateSymbol, description 'state symbol');
+ * the public `_handle` getter is deprecated. Undefined when it cannot be found.
+ */
+export function dgramFd(sock: Socket): number | undefined {
+  const sym = Object.getOwnPropertySymbols(sock).find((x) => x.description === 'state symbol');
+  if (sym === undefined) return undefined;
+  const state = (sock as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[sym];
+  const fd = state?.handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/**
+ * Like conntrackd: as root (CAP_NET_ADMIN) force the requested size past
+ * net.core.{r,w}mem_max, which is global and cannot be raised from a namespace.
+ */
+export const forceBuffer: BufferForcer = (sock, which, bytes) => {
+  const fd = dgramFd(sock);
+  if (fd === undefined) return false;
+  // Loaded lazily: the transport layer works (unforced) without the native addon.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const native = require('../netlink/native') as typeof import('../netlink/native');
+  const SOL_SOCKET = 1;
+  return native.setSockOptInt(fd, SOL_SOCKET, which === 'snd' ? native.SO_SNDBUFFORCE : native.SO_RCVBUFFORCE, bytes) === null;
+};
+
 /** Apply the requested sizes to a bound socket and report what the kernel granted. */
-export function applyBuffers(sock: Socket, req: BufferRequest, logger?: Logger, io: SysctlIo = procSysctl): BufferResult {
+export function applyBuffers(
+  sock: Socket,
+  req: BufferRequest,
+  logger?: Logger,
+  io: SysctlIo = procSysctl,
+  force: BufferForcer | null = forceBuffer,
+): BufferResult {
   const res: BufferResult = { sndBuf: 0, rcvBuf: 0, sndCapped: false, rcvCapped: false };
   if (req.sndBuf !== undefined && req.sndBuf > 0) {
     ensureMax(WMEM_MAX, req.sndBuf, req.raiseSysctl ?? false, io, logger);
     sock.setSendBufferSize(req.sndBuf);
     res.sndBuf = sock.getSendBufferSize();
+    if (res.sndBuf < 2 * req.sndBuf && force?.(sock, 'snd', req.sndBuf)) res.sndBuf = sock.getSendBufferSize();
     res.sndCapped = res.sndBuf < 2 * req.sndBuf;
     if (res.sndCapped) {
       logger?.warn({ requested: req.sndBuf, obtained: res.sndBuf, max: io.read(WMEM_MAX) }, 'send buffer capped by net.core.wmem_max');
@@ -74,6 +111,7 @@ export function applyBuffers(sock: Socket, req: BufferRequest, logger?: Logger, 
     ensureMax(RMEM_MAX, req.rcvBuf, req.raiseSysctl ?? false, io, logger);
     sock.setRecvBufferSize(req.rcvBuf);
     res.rcvBuf = sock.getRecvBufferSize();
+    if (res.rcvBuf < 2 * req.rcvBuf && force?.(sock, 'rcv', req.rcvBuf)) res.rcvBuf = sock.getRecvBufferSize();
     res.rcvCapped = res.rcvBuf < 2 * req.rcvBuf;
     if (res.rcvCapped) {
       logger?.warn({ requested: req.rcvBuf, obtained: res.rcvBuf, max: io.read(RMEM_MAX) }, 'receive buffer capped by net.core.rmem_max');
