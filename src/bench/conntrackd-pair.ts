@@ -43,8 +43,8 @@ export const conntrackdImpl: Implementation = {
       command: (args) => client(args),
     };
     const sock = socketPath(lab.dir, label);
-    const up = await pollUntil(async () => !proc.exited() && existsSync(sock) && (await node.counts()) !== null, 15_000, 50);
-    if (!up) throw new Error(`conntrackd ${label} did not start: ${lab.log(`${label}.log`).slice(-500)}`);
+    const up = await pollUntil(async () => proc.exited() || (existsSync(sock) && (await node.counts()) !== null), 15_000, 50);
+    if (!up || proc.exited()) throw new Error(`conntrackd ${label} did not start: ${lab.log(`${label}.log`).slice(-500)}`);
     return node;
   },
 };

@@ -42,8 +42,8 @@ export const ctsyncImpl: Implementation = {
       },
       command: (args) => run(process.execPath, [CTSYNCD_BIN, '-C', conf, ...args], 600_000),
     };
-    const up = await pollUntil(async () => !proc.exited() && existsSync(sock) && (await node.counts()) !== null, 30_000, 50);
-    if (!up) throw new Error(`ctsyncd ${label} did not start: ${lab.log(`${label}.log`).slice(-800)}`);
+    const up = await pollUntil(async () => proc.exited() || (existsSync(sock) && (await node.counts()) !== null), 30_000, 50);
+    if (!up || proc.exited()) throw new Error(`ctsyncd ${label} did not start: ${lab.log(`${label}.log`).slice(-800)}`);
     return node;
   },
 };
