@@ -150,6 +150,12 @@ describe.skipIf(!ready)('conntrackd command-line flags on a running ctsyncd pair
       const s = ours.ctl(ours.a, ['-s', section]);
       expect(s.code, s.stderr).toBe(0);
       const r = ref.ctl(ref.a, ['-s', section]);
+      if (section === 'rsqueue') {
+        // The entries waiting for an ack come and go: compare the header only.
+        expect(s.stdout).toMatch(/^resent queue \(len=\d+\)\n/);
+        expect(skeleton(s.stdout)[0]).toEqual(skeleton(r.stdout)[0]);
+        return;
+      }
       expect(skeleton(s.stdout, true)).toEqual(skeleton(r.stdout, true));
     });
   }

@@ -28,6 +28,8 @@ export function ctsyncdBuilt(): boolean {
 }
 export const CONNTRACKD = '/usr/sbin/conntrackd';
 export const PURGE_TIMEOUT = 60;
+/** Prefix of the sync link's addresses (198.19.255.0/24). */
+export const SYNC_NET = '198.19.255.';
 
 /** `conntrack -I` arguments of the test flows (distinct orig tuples, several protocols). */
 export const FLOWS: readonly string[] = [
@@ -82,12 +84,13 @@ export interface CompatPair {
   /** Run a shell command in the node's namespace (exit code and output). */
   shell(n: CompatNode, cmd: string, env?: NodeJS.ProcessEnv): RunResult;
   insert(n: CompatNode, flows: readonly string[]): void;
-  /** Kernel table, normalized (no timeout/use/id), sorted. */
+  /** Kernel table without the sync link's flows, normalized (no timeout/use/id), sorted. */
   kernel(n: CompatNode): Array<ReturnType<typeof comparable>>;
-  /** Raw kernel entries (with timeouts). */
+  /** Kernel entries with timeouts, without the sync link's flows. */
   kernelRaw(n: CompatNode): ToolEntry[];
   /** Lines of -i / -e (one entry per line). */
   cacheLines(n: CompatNode, which: 'internal' | 'external'): string[];
+  /** Cache sizes from `-s` ("current active connections"). */
   counts(n: CompatNode): { internal: number; external: number };
   /** Wait until the node's cache counts equal `want`. */
   waitCounts(n: CompatNode, want: { internal?: number; external?: number }, timeoutMs?: number): Promise<void>;
@@ -161,12 +164,24 @@ export function createPair(lab: Lab, impl: Impl, o: PairOptions = {}): CompatPai
     if (r.code !== 0) throw new Error(`${impl} -${which[0]} failed (${r.code}): ${r.stderr}`);
     return r.stdout.split('\n').filter((l) => l.trim() !== '');
   };
-  const counts = (n: CompatNode): { internal: number; external: number } => ({
-    internal: cacheLines(n, 'internal').length,
-    external: cacheLines(n, 'external').length,
-  });
+  // One `-s` (both implementations print "cache internal:/external:" then
+  // "current active connections: N") instead of a full -i and -e.
+  const counts = (n: CompatNode): { internal: number; external: number } => {
+    const r = ctl(n, ['-s']);
+    if (r.code !== 0) throw new Error(`${impl} -s failed (${r.code}): ${r.stderr}`);
+    const get = (which: string): number => {
+      const m = new RegExp(`cache ${which}:\\ncurrent active connections:\\s+(\\d+)`).exec(r.stdout);
+      // conntrackd prints no external block when DisableExternalCache is on.
+      return m ? Number(m[1]) : 0;
+    };
+    return { internal: get('internal'), external: get('external') };
+  };
+  // The sync link's own UDP flows are tracked too (differently by each daemon's
+  // socket use): leave them out, they are not what is being replicated.
   const kernelRaw = (n: CompatNode): ToolEntry[] =>
-    parseToolOutput(shell(n, 'conntrack -L -o extended 2>/dev/null').stdout);
+    parseToolOutput(shell(n, 'conntrack -L -o extended 2>/dev/null').stdout).filter(
+      (e) => !e.orig.src.startsWith(SYNC_NET) && !e.orig.dst.startsWith(SYNC_NET),
+    );
 
   return {
     impl,
