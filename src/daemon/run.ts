@@ -1,0 +1,143 @@
+/**
+ * Starting the daemon: `-d` (background, returns once ready) and the daemon
+ * process itself. Wiring only: every dependency is created here and passed down.
+ * Loaded lazily by main.ts, so client commands do not pay for it.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConntrackdConf } from '../config/conntrackd';
+import { formatDiagnostic, hasErrors } from '../config/diagnostics';
+import { createControlServer } from '../control/server';
+import { createKernelTable } from '../netlink/kernel-table';
+import { sdNotify } from '../netlink/native';
+import { PollingLinkMonitor } from '../transport/link-monitor';
+import { buildRedundant, buildTransport } from '../transport/registry';
+import type { Transport } from '../transport/types';
+import { systemClock } from '../util/clock';
+import { createLogger, type Logger } from '../util/log';
+import { transportSpecs } from './config-map';
+import { createDaemon } from './daemon';
+import { acquireLock, createLifecycle, createNotifier, daemonize, signalParent } from './lifecycle';
+import { groupId } from './group';
+import { version } from './version';
+import { ensureConntrackEvents } from './sysctl';
+
+/** `-d`: re-spawn ourselves without -d, return once the child's control socket answers. */
+export async function startBackground(argv: string[]): Promise<number> {
+  const args = [process.argv[1] ?? join(__dirname, '..', '..', 'bin', 'ctsyncd'), ...argv.filter((a) => a !== '-d' && a !== '--daemon')];
+  const cfgIndex = argv.findIndex((a) => a === '-C' || a === '--config');
+  let socketPath: string | undefined;
+  if (cfgIndex >= 0 && argv[cfgIndex + 1]) {
+    const { config, diagnostics } = await loadConntrackdConf(argv[cfgIndex + 1] as string);
+    if (hasErrors(diagnostics)) {
+      for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+      return 1;
+    }
+    socketPath = config.general.unixPath;
+  }
+  const r = await daemonize({ execPath: process.execPath, args, env: process.env, socketPath });
+  if (!r.ok) {
+    process.stderr.write(`ctsyncd: ${r.message}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+function fail(message: string): number {
+  process.stderr.write(`ctsyncd: ${message}\n`);
+  signalParent({ ok: false, message });
+  return 1;
+}
+
+/** Run the daemon in this process until it is stopped. */
+export async function runDaemon(configFile: string): Promise<number> {
+  const loaded = await loadConntrackdConf(configFile);
+  for (const d of loaded.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+  if (hasErrors(loaded.diagnostics)) return fail(`invalid configuration ${configFile}`);
+  const config = loaded.config;
+  if (!config.sync) return fail(`${configFile}: no Sync section, nothing to replicate`);
+  const logFile = config.general.logFile ?? undefined;
+  const logger: Logger = createLogger({ file: logFile, pretty: logFile ? false : undefined });
+  for (const d of loaded.diagnostics) logger.warn({ file: d.file, line: d.line }, d.message);
+
+  const lock = acquireLock(config.general.lockFile);
+  if (!lock.ok) return fail(lock.message);
+
+  ensureConntrackEvents(logger);
+  const clock = systemClock();
+  const transport = openTransport(config.sync, clock, logger);
+  if (typeof transport === 'string') {
+    lock.release();
+    return fail(transport);
+  }
+  const table = createKernelTable({ logger, eventRcvbuf: config.general.netlinkBufferSize });
+  const lifecycleRef: { stop?: (r: string) => Promise<void> } = {};
+  const daemon = createDaemon({
+    config,
+    table,
+    transport,
+    clock,
+    random: () => randomBytes(4).readUInt32BE(0) / 0x1_0000_0000,
+    logger,
+    version: version(),
+    onKill: () => void lifecycleRef.stop?.('ctsyncd -k'),
+  });
+  const group = config.general.controlGroup;
+  const gid = group !== undefined ? groupId(group) : undefined;
+  if (group !== undefined && gid === undefined) logger.warn({ group }, 'ControlGroup: no such group; socket stays root-only');
+  const server = createControlServer({
+    path: config.general.unixPath,
+    api: daemon.api,
+    logger,
+    clock,
+    ...(group !== undefined && gid !== undefined ? { group: { gid, name: group } } : {}),
+  });
+  const notifier = createNotifier({
+    env: process.env,
+    pid: process.pid,
+    native: (s) => sdNotify(s) === null,
+    logger,
+  });
+  const lifecycle = createLifecycle({
+    signals: process,
+    notifier,
+    clock,
+    logger,
+    env: process.env,
+    pid: process.pid,
+    async onStop() {
+      await server.close();
+      await daemon.stop();
+      await transport.close();
+      table.close();
+    },
+    afterStop: () => lock.release(),
+  });
+  lifecycleRef.stop = (r) => lifecycle.stop(r);
+  try {
+    await transport.open();
+    await daemon.start();
+    await server.listen();
+  } catch (e) {
+    const msg = (e as Error).message;
+    logger.error({ err: msg }, 'start failed');
+    await lifecycle.stop('start failed');
+    return fail(`cannot start: ${msg}`);
+  }
+  lifecycle.ready();
+  logger.info({ config: configFile, socket: config.general.unixPath, pid: process.pid }, 'ctsyncd ready');
+  await lifecycle.stopped;
+  return 0;
+}
+
+function openTransport(sync: NonNullable<Parameters<typeof transportSpecs>[0]>, clock: ReturnType<typeof systemClock>, logger: Logger): Transport | string {
+  const specs = transportSpecs(sync);
+  if (specs.length === 1) {
+    const r = buildTransport(specs[0] as (typeof specs)[number], { clock, logger });
+    return r.ok ? r.transport : `sync link: ${r.error.code}: ${r.error.detail}`;
+  }
+  const monitor = new PollingLinkMonitor({ clock, intervalMs: 200, logger });
+  const r = buildRedundant(specs, { clock, logger, monitor });
+  return r.ok ? r.transport : `sync links: ${r.error.code}: ${r.error.detail}`;
+}
