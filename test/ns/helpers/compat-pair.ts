@@ -65,6 +65,8 @@ export interface CompatNode {
 
 export interface PairOptions {
   mode?: 'FTFW' | 'NOTRACK' | 'ALARM';
+  /** PurgeTimeout in seconds (default PURGE_TIMEOUT). */
+  purgeTimeout?: number;
   /** Extra lines inside the Sync block (e.g. `Options { ExpectationSync On }`). */
   syncExtra?: string;
 }
@@ -101,7 +103,7 @@ function config(dir: string, name: NodeName, local: string, peer: string, o: Pai
   return `Sync {
 	Mode ${mode} {
 		DisableExternalCache Off
-		PurgeTimeout ${PURGE_TIMEOUT}
+		PurgeTimeout ${o.purgeTimeout ?? PURGE_TIMEOUT}
 	}
 	UDP {
 		IPv4_address ${local}
