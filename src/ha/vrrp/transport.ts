@@ -12,6 +12,14 @@ import { isSockError, type RawSocket, type RawSocketOptions, type SockError } fr
 import { encodeVrrp, IPPROTO_VRRP, splitIpv4, type VrrpEncodeInput } from './packet';
 import type { ReceivedVrrp } from './validate';
 
+/** Socket options (include/uapi/linux/in.h, in6.h). */
+const IPPROTO_IP = 0;
+const IPPROTO_IPV6 = 41;
+const IP_TOS = 1;
+const IP_MTU_DISCOVER = 10;
+const IP_PMTUDISC_DONT = 0;
+const IPV6_TCLASS = 67;
+
 export type AdvertFields = Omit<VrrpEncodeInput, 'src' | 'dst'>;
 
 export interface VrrpTransport {
@@ -41,9 +49,17 @@ export function openRawTransport(o: RawTransportOptions): VrrpTransport | SockEr
   if (o.netns !== undefined) opts.netns = o.netns;
   // IPV6_CHECKSUM at offset 6: the kernel fills in and verifies the checksum (RFC 3542 section 3.1).
   if (v6) opts.checksumOffset = 6;
-  else opts.bindAddress = o.source;
+  // A bound raw IPv4 socket only receives datagrams addressed to that address:
+  // bind for unicast peers only; multicast leaves the source to the kernel (primary address).
+  else if (o.peers.length > 0) opts.bindAddress = o.source;
   const s = open(opts);
   if (isSockError(s)) return s;
+  // As keepalived: DSCP CS6 (TOS/traffic class 0xc0, RFC 4594 network control), no DF on IPv4.
+  const tosErr = v6 ? s.setOption(IPPROTO_IPV6, IPV6_TCLASS, 0xc0) : s.setOption(IPPROTO_IP, IP_TOS, 0xc0) ?? s.setOption(IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT);
+  if (tosErr !== null) {
+    s.close();
+    return tosErr;
+  }
   const dests = o.peers.length > 0 ? o.peers : [o.group];
   if (o.peers.length === 0) {
     const err = s.addMembership(o.group, o.ifname);
