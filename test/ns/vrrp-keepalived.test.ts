@@ -119,7 +119,7 @@ describe.skipIf(!ok)('embedded VRRP speaker interoperates with keepalived 2.2.7'
     for (const ns of [ka, us]) lab.exec(ns, 'sysctl -qw net.ipv6.conf.eth0.accept_dad=0');
     // Link-local addresses must be there before IPv6 instances start.
     waitForSync(() => lab.exec(us, 'ip -6 -o addr show dev eth0 scope link').includes('fe80') && lab.exec(ka, 'ip -6 -o addr show dev eth0 scope link').includes('fe80'));
-  });
+  }, 300_000); // a stale dist/ is rebuilt first (tsc takes a minute on a loaded machine)
 
   function waitForSync(fn: () => boolean): void {
     for (let i = 0; i < 200 && !fn(); i++) sh('sleep 0.05');

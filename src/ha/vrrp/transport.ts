@@ -49,9 +49,10 @@ export function openRawTransport(o: RawTransportOptions): VrrpTransport | SockEr
   if (o.netns !== undefined) opts.netns = o.netns;
   // IPV6_CHECKSUM at offset 6: the kernel fills in and verifies the checksum (RFC 3542 section 3.1).
   if (v6) opts.checksumOffset = 6;
-  // A bound raw IPv4 socket only receives datagrams addressed to that address:
-  // bind for unicast peers only; multicast leaves the source to the kernel (primary address).
-  else if (o.peers.length > 0) opts.bindAddress = o.source;
+  // IPv4: bind the sending socket to the source so the v3 pseudo-header matches.
+  // A bound raw IPv4 socket only receives datagrams addressed to that address,
+  // so multicast is received on a second, unbound socket.
+  else opts.bindAddress = o.source;
   const s = open(opts);
   if (isSockError(s)) return s;
   // As keepalived: DSCP CS6 (TOS/traffic class 0xc0, RFC 4594 network control), no DF on IPv4.
@@ -60,11 +61,24 @@ export function openRawTransport(o: RawTransportOptions): VrrpTransport | SockEr
     s.close();
     return tosErr;
   }
-  const dests = o.peers.length > 0 ? o.peers : [o.group];
-  if (o.peers.length === 0) {
-    const err = s.addMembership(o.group, o.ifname);
+  const multicast = o.peers.length === 0;
+  let rx: RawSocket = s;
+  if (multicast && !v6) {
+    const r: RawSocketOptions = { family: AF_INET, protocol: IPPROTO_VRRP, ifname: o.ifname };
+    if (o.netns !== undefined) r.netns = o.netns;
+    const opened = open(r);
+    if (isSockError(opened)) {
+      s.close();
+      return opened;
+    }
+    rx = opened;
+  }
+  const dests = multicast ? [o.group] : o.peers;
+  if (multicast) {
+    const err = rx.addMembership(o.group, o.ifname);
     if (err !== null) {
       s.close();
+      rx.close();
       return err;
     }
   }
@@ -83,7 +97,7 @@ export function openRawTransport(o: RawTransportOptions): VrrpTransport | SockEr
       return first;
     },
     start(onAdvert, onError) {
-      s.start((datagrams) => {
+      rx.start((datagrams) => {
         for (const d of datagrams) {
           if (v6) {
             onAdvert({ data: d.data, from: d.from, to: d.to, ttl: d.ttl, checksumVerified: true });
@@ -98,7 +112,10 @@ export function openRawTransport(o: RawTransportOptions): VrrpTransport | SockEr
         }
       }, onError);
     },
-    close: () => s.close(),
+    close: () => {
+      s.close();
+      rx.close();
+    },
   };
 }
 
