@@ -18,6 +18,25 @@ export interface CommandResult {
   output: string;
 }
 
+/** Sync-link counters as `-s link` prints them (same layout in both implementations). */
+export interface LinkTraffic {
+  bytesSent: number;
+  pktsSent: number;
+}
+
+/** "N Bytes sent ... N Pckts sent" of `-s link` (test/fixtures/control/stats-link.txt), summed over links. */
+export function parseLinkStats(text: string): LinkTraffic | null {
+  let bytesSent = 0;
+  let pktsSent = 0;
+  let found = false;
+  for (const m of text.matchAll(/(\d+) Bytes sent[^\n]*\n\s*(\d+) Pckts sent/g)) {
+    bytesSent += Number(m[1]);
+    pktsSent += Number(m[2]);
+    found = true;
+  }
+  return found ? { bytesSent, pktsSent } : null;
+}
+
 export interface SyncNode {
   readonly ns: string;
   readonly conf: string;

@@ -9,7 +9,7 @@ import { createKernelTable, type KernelTableHandle } from '../netlink/kernel-tab
 import { silentLogger } from '../util/log';
 import { makeFlows } from './flows';
 import { cpuSeconds, pollUntil, ReplicationLab, rssKiB, settle, SYNC_ADDR, SYNC_IF } from './replication-lab';
-import { DEFAULT_PAIR_CONF, pairConf, type Implementation, type PairConfOptions, type SyncNode } from './replication-node';
+import { DEFAULT_PAIR_CONF, pairConf, type Implementation, type LinkTraffic, type PairConfOptions, type SyncNode, parseLinkStats } from './replication-node';
 
 export interface PhaseResult {
   /** Wall time of the phase, ms (see each phase for start and end). */
@@ -18,6 +18,9 @@ export interface PhaseResult {
   complete: boolean;
   /** CPU seconds of fw1's and fw2's daemon from the phase start until both were idle again. */
   cpu: [number, number];
+  /** Sync datagrams and bytes fw1's and fw2's daemons sent during the phase (from `-s link`; -1 when unknown). */
+  sentPkts: [number, number];
+  sentBytes: [number, number];
   /** What the phase reached (entries in fw2's external cache or kernel table). */
   reached: number;
   /** Extra timings of the phase, ms. */
@@ -55,6 +58,22 @@ export interface PairOptions {
 }
 
 const cpuPair = (a: SyncNode, b: SyncNode): [number, number] => [cpuSeconds(a.proc.pid), cpuSeconds(b.proc.pid)];
+
+async function traffic(node: SyncNode): Promise<LinkTraffic | null> {
+  const r = await node.command(['-s', 'link']);
+  return r.ok ? parseLinkStats(r.output) : null;
+}
+
+interface Snapshot {
+  cpu: [number, number];
+  link: [LinkTraffic | null, LinkTraffic | null];
+}
+
+/** Link counters first (their client costs the daemons a little), CPU last: taken right before a phase starts. */
+async function snapshot(a: SyncNode, b: SyncNode): Promise<Snapshot> {
+  const link: [LinkTraffic | null, LinkTraffic | null] = [await traffic(a), await traffic(b)];
+  return { cpu: cpuPair(a, b), link };
+}
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 async function externalAtLeast(node: SyncNode, n: number, timeoutMs: number, pollMs: number): Promise<{ ok: boolean; last: number }> {
@@ -71,11 +90,29 @@ async function externalAtLeast(node: SyncNode, n: number, timeoutMs: number, pol
   return { ok: ok === true, last };
 }
 
-/** CPU used since `before`, measured once both daemons are idle again. */
-async function phaseCpu(a: SyncNode, b: SyncNode, before: [number, number]): Promise<{ cpu: [number, number]; settleMs: number }> {
+interface Spent {
+  cpu: [number, number];
+  sentPkts: [number, number];
+  sentBytes: [number, number];
+  settleMs: number;
+}
+
+/** CPU and sync traffic since `before`, measured once both daemons are idle again. */
+async function phaseCpu(a: SyncNode, b: SyncNode, before: Snapshot): Promise<Spent> {
   const settleMs = await settle([a.proc.pid, b.proc.pid]);
   const after = cpuPair(a, b);
-  return { cpu: [round3(after[0] - before[0]), round3(after[1] - before[1])], settleMs };
+  const link = [await traffic(a), await traffic(b)];
+  const d = (i: 0 | 1, f: keyof LinkTraffic): number => {
+    const x = link[i];
+    const y = before.link[i];
+    return x && y ? x[f] - y[f] : -1;
+  };
+  return {
+    cpu: [round3(after[0] - before.cpu[0]), round3(after[1] - before.cpu[1])],
+    sentPkts: [d(0, 'pktsSent'), d(1, 'pktsSent')],
+    sentBytes: [d(0, 'bytesSent'), d(1, 'bytesSent')],
+    settleMs,
+  };
 }
 
 /** Deadline for n entries to cross: generous, a stall still ends the run. */
@@ -83,7 +120,7 @@ const deadline = (n: number): number => 60_000 + n * 0.3;
 
 async function burst(fw1: SyncNode, fw2: SyncNode, t1: KernelTableHandle, n: number, pollMs: number): Promise<PhaseResult> {
   const flows = makeFlows(n);
-  const before = cpuPair(fw1, fw2);
+  const before = await snapshot(fw1, fw2);
   const t0 = performance.now();
   let createMs = 0;
   const created = t1.create(flows).then((r) => {
@@ -94,8 +131,8 @@ async function burst(fw1: SyncNode, fw2: SyncNode, t1: KernelTableHandle, n: num
   const lagMs = performance.now() - t0;
   const r = await created;
   if (r.ok !== n) throw new Error(`burst: the kernel refused ${r.failed.length} of ${n} (${r.failed[0]?.code ?? ''})`);
-  const { cpu, settleMs } = await phaseCpu(fw1, fw2, before);
-  return { ms: Math.round(lagMs), complete: seen.ok, cpu, reached: seen.last, detail: { createMs: Math.round(createMs), settleMs } };
+  const { settleMs, ...spent } = await phaseCpu(fw1, fw2, before);
+  return { ms: Math.round(lagMs), complete: seen.ok, ...spent, reached: seen.last, detail: { createMs: Math.round(createMs), settleMs } };
 }
 
 async function bulk(fw1: SyncNode, fw2: SyncNode, n: number, pollMs: number): Promise<PhaseResult> {
@@ -104,21 +141,21 @@ async function bulk(fw1: SyncNode, fw2: SyncNode, n: number, pollMs: number): Pr
   const empty = await pollUntil(async () => (await fw2.counts())?.external === 0, 30_000, pollMs);
   if (!empty) throw new Error('bulk: the external cache of fw2 did not empty');
   await settle([fw1.proc.pid, fw2.proc.pid]);
-  const before = cpuPair(fw1, fw2);
+  const before = await snapshot(fw1, fw2);
   const t0 = performance.now();
   const b = await fw1.command(['-B']);
   const cmdMs = performance.now() - t0;
   if (!b.ok) throw new Error(`bulk: -B failed: ${b.output}`);
   const seen = await externalAtLeast(fw2, n, deadline(n), pollMs);
   const ms = performance.now() - t0;
-  const { cpu, settleMs } = await phaseCpu(fw1, fw2, before);
-  return { ms: Math.round(ms), complete: seen.ok, cpu, reached: seen.last, detail: { commandMs: Math.round(cmdMs), settleMs } };
+  const { settleMs, ...spent } = await phaseCpu(fw1, fw2, before);
+  return { ms: Math.round(ms), complete: seen.ok, ...spent, reached: seen.last, detail: { commandMs: Math.round(cmdMs), settleMs } };
 }
 
 async function commit(fw1: SyncNode, fw2: SyncNode, t2: KernelTableHandle, n: number): Promise<PhaseResult> {
   const already = await t2.count('ct');
   if (already !== 0) throw new Error(`commit: fw2's kernel table already has ${already} entries`);
-  const before = cpuPair(fw1, fw2);
+  const before = await snapshot(fw1, fw2);
   const t0 = performance.now();
   const c = await fw2.command(['-c', 'ct']);
   const cmdMs = performance.now() - t0;
@@ -132,12 +169,12 @@ async function commit(fw1: SyncNode, fw2: SyncNode, t2: KernelTableHandle, n: nu
     10,
   );
   const ms = performance.now() - t0;
-  const { cpu, settleMs } = await phaseCpu(fw1, fw2, before);
+  const { settleMs, ...spent } = await phaseCpu(fw1, fw2, before);
   count = await t2.count('ct');
   return {
     ms: Math.round(ms),
     complete: ok === true && c.ok && count === n,
-    cpu,
+    ...spent,
     reached: count,
     detail: { commandMs: Math.round(cmdMs), commandOk: c.ok ? 1 : 0, settleMs },
   };

@@ -27,19 +27,27 @@ interface Metric {
 
 const phaseMs = (p: PhaseResult | undefined): number | undefined => (p && p.complete ? p.ms : undefined);
 
+const known = (x: number | undefined): number | undefined => (x === undefined || x < 0 ? undefined : x);
+const mb = (x: number | undefined): number | undefined => (x === undefined || x < 0 ? undefined : Math.round(x / 1e4) / 100);
+
 const METRICS: Metric[] = [
   { key: 'lag', label: 'replication lag: burst start -> fw2 external holds all', unit: 'ms', pick: (r) => phaseMs(r.burst) },
   { key: 'create', label: '  (kernel create of the burst on fw1, same for both)', unit: 'ms', pick: (r) => r.burst.detail.createMs },
   { key: 'cpuBurst1', label: '  CPU during burst, fw1 daemon', unit: 's', pick: (r) => r.burst.cpu[0] },
   { key: 'cpuBurst2', label: '  CPU during burst, fw2 daemon', unit: 's', pick: (r) => r.burst.cpu[1] },
+  { key: 'pktsBurst1', label: '  sync datagrams sent by fw1 during burst', unit: 'pkts', pick: (r) => known(r.burst.sentPkts?.[0]) },
+  { key: 'mbBurst1', label: '  sync bytes sent by fw1 during burst', unit: 'MB', pick: (r) => mb(r.burst.sentBytes?.[0]) },
   { key: 'bulk', label: 'bulk send: -B on fw1 -> fw2 external holds all', unit: 'ms', pick: (r) => phaseMs(r.bulk) },
   { key: 'bulkCmd', label: '  (-B client returned after)', unit: 'ms', pick: (r) => r.bulk?.detail.commandMs },
   { key: 'cpuBulk1', label: '  CPU during bulk, fw1 daemon', unit: 's', pick: (r) => r.bulk?.cpu[0] },
   { key: 'cpuBulk2', label: '  CPU during bulk, fw2 daemon', unit: 's', pick: (r) => r.bulk?.cpu[1] },
+  { key: 'pktsBulk1', label: '  sync datagrams sent by fw1 during bulk', unit: 'pkts', pick: (r) => known(r.bulk?.sentPkts?.[0]) },
+  { key: 'mbBulk1', label: '  sync bytes sent by fw1 during bulk', unit: 'MB', pick: (r) => mb(r.bulk?.sentBytes?.[0]) },
   { key: 'commit', label: 'commit: -c on fw2 -> returned and kernel holds all', unit: 'ms', pick: (r) => phaseMs(r.commit) },
   { key: 'commitCmd', label: '  (-c client returned after)', unit: 'ms', pick: (r) => r.commit?.detail.commandMs },
   { key: 'cpuCommit1', label: '  CPU during commit, fw1 daemon', unit: 's', pick: (r) => r.commit?.cpu[0] },
   { key: 'cpuCommit2', label: '  CPU during commit, fw2 daemon', unit: 's', pick: (r) => r.commit?.cpu[1] },
+  { key: 'pktsCommit2', label: '  sync datagrams sent by fw2 during commit', unit: 'pkts', pick: (r) => known(r.commit?.sentPkts?.[1]) },
   { key: 'rssFw1', label: 'RSS per flow, fw1 (internal cache)', unit: 'B/flow', pick: (r) => r.rssPerFlow[0] },
   { key: 'rssFw2', label: 'RSS per flow, fw2 (external cache)', unit: 'B/flow', pick: (r) => r.rssPerFlow[1] },
   { key: 'idleRss', label: '  idle RSS after start (fw1)', unit: 'KiB', pick: (r) => r.idleRssKiB[0] },
