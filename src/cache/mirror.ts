@@ -75,6 +75,12 @@ export interface Mirror {
   stats(): MirrorStats;
   /** True while a dump is in progress. */
   readonly syncing: boolean;
+  /**
+   * Stop listening to kernel events (e.g. while this node writes a large batch
+   * into the kernel whose events it does not need); start() resubscribes and
+   * reconciles with a dump, so nothing that happened meanwhile is missed.
+   */
+  pause(): void;
   stop(): void;
 }
 
@@ -146,6 +152,11 @@ class KernelMirror implements Mirror {
 
   stats(): MirrorStats {
     return { ...this.st };
+  }
+
+  pause(): void {
+    this.sub?.close();
+    this.sub = null;
   }
 
   stop(): void {

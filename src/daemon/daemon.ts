@@ -169,6 +169,11 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     const t0 = clock.now();
     let committed = 0;
     let failed = 0;
+    // Our own commit would flood us with one event per entry, processed on this
+    // event loop while the commit waits. Stop listening instead; the restart
+    // below reconciles the internal cache with one dump (conntrackd's -c is
+    // followed by -f and -R for the same reason).
+    for (const m of mirrors) m.pause();
     try {
       for (const k of kinds(kind)) {
         // Copy out: cache records are views that a later change may reuse.
@@ -185,6 +190,8 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       }
     } finally {
       committing = false;
+      // Resubscribe now; the reconciling dump runs in the background.
+      for (const m of mirrors) m.start().catch((e: unknown) => logger.warn({ err: String(e) }, 'mirror restart after commit failed'));
     }
     counters.commits++;
     const seconds = (clock.now() - t0) / 1000;
