@@ -178,8 +178,10 @@ describe.skipIf(!ok)('embedded VRRP speaker interoperates with keepalived 2.2.7'
   for (const v of variants) {
     it(`${v.name}: ours higher -> ours master; graceful stop hands over < 1 s; preemption returns the VIP; wire format`, async () => {
       const dumpFile = join(tmp, `dump-${v.version}-${v.family}.txt`);
-      const filter = v.family === 6 ? 'ip6 proto 112 or icmp6' : 'ip proto 112 or arp';
-      const dump = lab.spawn(ka, ['sh', '-c', `exec tcpdump -i eth0 -n -v -l -U ${filter} > ${dumpFile} 2>/dev/null`]);
+      // Only frames from our speaker's MAC: keepalived's own GARPs look the same.
+      const mac = lab.exec(us, 'cat /sys/class/net/eth0/address').trim();
+      const filter = `ether src ${mac} and (${v.family === 6 ? 'ip6 proto 112 or icmp6' : 'ip proto 112 or arp'})`;
+      const dump = lab.spawn(ka, ['sh', '-c', `exec tcpdump -i eth0 -n -v -l -U "${filter}" > ${dumpFile} 2>/dev/null`]);
       await waitFor(() => lab.exec(ka, 'cat /proc/net/packet | wc -l').trim() !== '1', 5000, 50);
       const k = startKeepalived(v, 100);
       let o = startOurs(v, 200);
