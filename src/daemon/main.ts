@@ -14,7 +14,17 @@ export { version };
 type Run = typeof import('./run');
 const run = (): Run => require('./run') as Run;
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(args: string[]): Promise<number> {
+  if (args[0] === 'init') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const init = require('../init/run') as typeof import('../init/run');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const deps = require('../init/deps') as typeof import('../init/deps');
+    return init.runInit(args.slice(1), deps.defaultInitDeps());
+  }
+  // --dbus (a ctsync extension): also serve org.ctsync.Daemon1 on the system bus.
+  const dbus = args.includes('--dbus');
+  const argv = args.filter((a) => a !== '--dbus');
   return runCli(argv, {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -25,6 +35,6 @@ export async function main(argv: string[]): Promise<number> {
       (require('../netlink/ct/conntrack') as typeof import('../netlink/ct/conntrack')).decodeConntrack(rec),
     decodeExpect: (rec: CtRecord): Decoded<Expectation> =>
       (require('../netlink/ct/expect') as typeof import('../netlink/ct/expect')).decodeExpectation(rec),
-    runDaemon: (o) => (o.daemonize ? run().startBackground(process.argv.slice(2)) : run().runDaemon(o.config)),
+    runDaemon: (o) => (o.daemonize ? run().startBackground(process.argv.slice(2)) : run().runDaemon(o.config, { dbus })),
   });
 }

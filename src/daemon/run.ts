@@ -51,7 +51,12 @@ function fail(message: string): number {
 }
 
 /** Run the daemon in this process until it is stopped. */
-export async function runDaemon(configFile: string): Promise<number> {
+export interface RunOptions {
+  /** Serve org.ctsync.Daemon1 on the system bus (DBUS_SYSTEM_BUS_ADDRESS when set). */
+  dbus?: boolean;
+}
+
+export async function runDaemon(configFile: string, runOpts: RunOptions = {}): Promise<number> {
   const loaded = await loadConntrackdConf(configFile);
   for (const d of loaded.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
   if (hasErrors(loaded.diagnostics)) return fail(`invalid configuration ${configFile}`);
@@ -73,6 +78,7 @@ export async function runDaemon(configFile: string): Promise<number> {
   }
   const table = createKernelTable({ logger, eventRcvbuf: config.general.netlinkBufferSize });
   const lifecycleRef: { stop?: (r: string) => Promise<void> } = {};
+  let dbusSvc: { stop(): Promise<void> | void } | undefined;
   const daemon = createDaemon({
     config,
     table,
@@ -107,6 +113,7 @@ export async function runDaemon(configFile: string): Promise<number> {
     env: process.env,
     pid: process.pid,
     async onStop() {
+      await dbusSvc?.stop();
       await server.close();
       await daemon.stop();
       await transport.close();
@@ -119,6 +126,14 @@ export async function runDaemon(configFile: string): Promise<number> {
     await transport.open();
     await daemon.start();
     await server.listen();
+    if (runOpts.dbus) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { startDbusService } = require('../dbus/service') as typeof import('../dbus/service');
+      dbusSvc = await startDbusService(daemon.api, { clock, logger }).catch((e: unknown) => {
+        logger.warn({ err: (e as Error).message }, 'D-Bus service not started');
+        return undefined;
+      });
+    }
   } catch (e) {
     const msg = (e as Error).message;
     logger.error({ err: msg }, 'start failed');
