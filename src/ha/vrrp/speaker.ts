@@ -283,14 +283,18 @@ export function createVrrpSpeaker(deps: SpeakerDeps): VrrpSpeaker {
   const onAdvert = (rx: Parameters<Parameters<VrrpTransport['start']>[0]>[0]): void => {
     const v = validateAdvert(rx, expect);
     if (v.verdict === 'drop') {
-      stats.drops[v.reason] = (stats.drops[v.reason] ?? 0) + 1;
-      if (v.reason !== 'vrid' && v.reason !== 'from-self') log.warn({ from: rx.from, reason: v.reason, detail: v.detail }, 'VRRP advert dropped');
+      const n = (stats.drops[v.reason] ?? 0) + 1;
+      stats.drops[v.reason] = n;
+      // Loud on the first of a kind (and every 1000th), quiet otherwise: a misconfigured peer sends every second.
+      const quiet = v.reason === 'vrid' || v.reason === 'from-self' || (n > 1 && n % 1000 !== 0);
+      log[quiet ? 'debug' : 'warn']({ from: rx.from, reason: v.reason, detail: v.detail, count: n }, 'VRRP advert dropped');
       return;
     }
     stats.advertsReceived += 1;
     for (const w of v.warnings) {
-      stats.warnings[w] = (stats.warnings[w] ?? 0) + 1;
-      if (w === 'address-list') log.warn({ from: rx.from, addresses: v.advert.addresses }, 'advert address list differs from ours');
+      const n = (stats.warnings[w] ?? 0) + 1;
+      stats.warnings[w] = n;
+      log[n === 1 || n % 1000 === 0 ? 'warn' : 'debug']({ from: rx.from, warning: w, addresses: v.advert.addresses, advertIntCs: v.advert.advertIntCs, count: n }, 'VRRP advert accepted with a warning');
     }
     dispatch({ type: 'advert', priority: v.advert.priority, from: rx.from, maxAdvIntCs: v.advert.advertIntCs });
   };
