@@ -1,0 +1,80 @@
+/**
+ * Acceptance: FT-FW over UDP with 5 % and 20 % random loss in BOTH directions
+ * on the sync link (nftables numgen in each namespace, input and output, so a
+ * datagram crosses two lossy hooks). 20,000 flows are created, 5,000 updated
+ * (mark) and 3,000 destroyed while the loss is on; once the rules are gone,
+ * fw2's external cache must equal fw1's internal cache exactly (every entry,
+ * attribute by attribute) within a bounded time.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeFlows } from '../../src/bench/flows';
+import { isRoot } from '../helpers/netns';
+import { flowView } from './helpers/ct-compare';
+import { buildOnce, DaemonPair } from './helpers/daemon-pair';
+
+const N = 20_000;
+const UPDATE = 5_000;
+const DESTROY = 3_000;
+
+function lossRules(port: number, percent: number): string {
+  const drop = `udp dport ${port} numgen random mod 100 < ${percent} counter drop`;
+  return [
+    'table inet lossy {',
+    `  chain in { type filter hook input priority -300; ${drop}; }`,
+    `  chain out { type filter hook output priority -300; ${drop}; }`,
+    '}',
+  ].join('\n');
+}
+
+describe.skipIf(!isRoot())('FT-FW under random loss', () => {
+  beforeAll(() => buildOnce(), 200_000);
+
+  describe.each([5, 20])('%i %% loss both ways', (percent) => {
+    let pair: DaemonPair;
+    beforeAll(async () => {
+      pair = new DaemonPair({ mode: 'FTFW' });
+      await pair.start();
+    }, 60_000);
+    afterAll(() => pair?.cleanup());
+
+    it('converges exactly after the loss stops', async () => {
+      for (const n of [pair.fw1, pair.fw2]) pair.lab.exec(n.ns, 'nft -f -', { input: lossRules(pair.port, percent) });
+
+      await pair.createFlows('fw1', N, { chunk: 5_000 });
+      const up = await pair.table('fw1').update(makeFlows(UPDATE, { first: 1_000, mark: 0x5a }));
+      expect(up.failed).toEqual([]);
+      const gone = await pair.table('fw1').delete(makeFlows(DESTROY, { first: N - DESTROY }));
+      expect(gone.failed).toEqual([]);
+      await pair.waitCount('fw1', 'internal', N - DESTROY);
+
+      // The loss really happened: both namespaces dropped datagrams both ways.
+      for (const n of [pair.fw1, pair.fw2]) {
+        const rules = pair.lab.exec(n.ns, 'nft list table inet lossy');
+        const dropped = [...rules.matchAll(/packets (\d+)/g)].map((m) => Number(m[1]));
+        expect(dropped.length).toBe(2);
+        for (const d of dropped) expect(d).toBeGreaterThan(0);
+        pair.lab.exec(n.ns, 'nft delete table inet lossy');
+      }
+
+      const rep = await pair.waitReplicated({ expectSize: N - DESTROY, timeoutMs: 60_000, timeoutSlack: 120 });
+      expect(rep.gotSize).toBe(N - DESTROY);
+      const ext = await pair.dump('fw2', 'external');
+      const marked = ext.map(flowView).filter((v) => v !== null && v.mark === 0x5a).length;
+      expect(marked).toBe(UPDATE);
+
+      // Duplicates seen by fw2 come from retransmissions: proof that resends happened.
+      const net2 = await pair.stats('fw2', 'network');
+      expect(net2.seq.before).toBeGreaterThan(0);
+    }, 150_000);
+
+    // BUG (daemon stats, src/daemon/stats.ts): `-s network` "seq lost" and the
+    // general "Lost msgs" read modeStats['lost'] / ['gaps'], which FT-FW does not
+    // have (it counts nacksSent, nacksReceived, resends, ...), so they stay 0 under
+    // loss, and no stats section or `status` exposes NACKs or resends at all.
+    // Flip to it() once the engine's FT-FW counters are exported.
+    it.fails('-s network reports the lost messages fw2 NACKed', async () => {
+      const net2 = await pair.stats('fw2', 'network');
+      expect(net2.seq.lost).toBeGreaterThan(0);
+    });
+  });
+});
