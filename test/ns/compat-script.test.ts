@@ -12,87 +12,13 @@
  * step must be the same for both implementations, and match what the script
  * is meant to do. The script's `logger` calls are caught by a stub on PATH.
  */
-import { copyFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Lab, have, isRoot, sh } from '../helpers/netns';
-import { CTSYNCD, ctsyncdBuilt, FLOWS, FLOWS_B, PURGE_TIMEOUT, createPair, stubDir, type CompatNode, type CompatPair, type Impl } from './helpers/compat-pair';
+import { Lab, have, isRoot } from '../helpers/netns';
+import { CTSYNCD, ctsyncdBuilt, FLOWS, FLOWS_B, PURGE_TIMEOUT, type Impl } from './helpers/compat-pair';
+import { haveScript, scriptScenario, type ScriptSnapshot } from './helpers/compat-script';
 
-const SCRIPT = '/usr/share/doc/conntrackd/examples/sync/primary-backup.sh';
-const ready = isRoot() && have('conntrackd') && have('conntrack') && existsSync(SCRIPT) && ctsyncdBuilt();
-
-interface Snapshot {
-  exit: Record<string, number>;
-  logger: string[];
-  counts: Record<string, { internal: number; external: number }>;
-  kernelB: unknown[];
-  kernelA: unknown[];
-  maxTimeoutA: Record<string, number>;
-  afterCrash: { running: boolean; lockRemoved: boolean };
-}
-
-/** Copy the script and point it at this pair's binary, config and lock (sed, as an admin would). */
-function scriptFor(pair: CompatPair, n: CompatNode): string {
-  const path = join(pair.dir, `primary-backup-${n.name}.sh`);
-  copyFileSync(SCRIPT, path);
-  sh(
-    `sed -i -e 's|^CONNTRACKD_BIN=.*|CONNTRACKD_BIN=${pair.bin}|' -e 's|^CONNTRACKD_LOCK=.*|CONNTRACKD_LOCK=${n.lock}|' ` +
-      `-e 's|^CONNTRACKD_CONFIG=.*|CONNTRACKD_CONFIG=${n.conf}|' ${path}`,
-  );
-  return path;
-}
-
-async function scenario(lab: Lab, impl: Impl): Promise<Snapshot> {
-  const pair = createPair(lab, impl);
-  const { a, b } = pair;
-  const stubs = stubDir(pair.dir);
-  const env = { PATH: `${stubs.path}:${process.env.PATH ?? ''}` };
-  const script = { a: scriptFor(pair, a), b: scriptFor(pair, b) };
-  const runScript = (n: CompatNode, arg: string): number => pair.shell(n, `sh ${script[n.name]} ${arg}`, env).code;
-  const snap: Snapshot = { exit: {}, logger: [], counts: {}, kernelB: [], kernelA: [], maxTimeoutA: {}, afterCrash: { running: false, lockRemoved: false } };
-  const maxTimeout = (n: CompatNode): number => Math.max(...pair.kernelRaw(n).map((e) => e.timeout));
-
-  pair.start(a);
-  pair.start(b);
-  pair.insert(a, FLOWS);
-  pair.insert(b, FLOWS_B);
-  await pair.waitCounts(a, { internal: FLOWS.length, external: FLOWS_B.length });
-  await pair.waitCounts(b, { internal: FLOWS_B.length, external: FLOWS.length });
-  const all = FLOWS.length + FLOWS_B.length;
-
-  // 1. b becomes primary.
-  snap.exit.primary = runScript(b, 'primary');
-  snap.kernelB = pair.kernel(b);
-  await pair.waitCounts(a, { external: all });
-  snap.counts.primaryB = pair.counts(b);
-  snap.counts.primaryA = pair.counts(a);
-
-  // 2. a becomes backup: timers shortened, resync requested from b.
-  snap.exit.backup = runScript(a, 'backup');
-  snap.maxTimeoutA.backup = maxTimeout(a);
-  await pair.waitCounts(a, { external: all });
-  snap.counts.backupA = pair.counts(a);
-  snap.kernelA = pair.kernel(a);
-
-  // 3. a faults.
-  snap.exit.fault = runScript(a, 'fault');
-  snap.maxTimeoutA.fault = maxTimeout(a);
-
-  // 4. a's daemon died without cleaning up (stale lock, stale socket); backup restarts it.
-  sh(`ip netns pids ${a.ns} | xargs -r kill -9`);
-  snap.exit.sAfterCrash = pair.ctl(a, ['-s']).code;
-  snap.exit.backupAfterCrash = runScript(a, 'backup');
-  snap.afterCrash.running = pair.ctl(a, ['-s']).code === 0;
-  await pair.waitCounts(a, { external: all });
-  snap.counts.afterCrashA = { internal: -1, external: pair.counts(a).external };
-  snap.afterCrash.lockRemoved = stubs.calls().some((l) => l.includes('was not cleanly stopped'));
-
-  snap.exit.bogus = runScript(a, 'bogus');
-  snap.logger = stubs.calls().map((l) => l.replace(pair.bin, 'BIN'));
-  pair.stop(a);
-  pair.stop(b);
-  return snap;
-}
+const ready = isRoot() && have('conntrackd') && have('conntrack') && haveScript() && ctsyncdBuilt();
 
 describe.skipIf(!ready)('primary-backup.sh with conntrackd and with ctsyncd', () => {
   // One Lab per pair: a Lab names its veth pair once.
@@ -101,17 +27,17 @@ describe.skipIf(!ready)('primary-backup.sh with conntrackd and with ctsyncd', ()
     labs.conntrackd.cleanup();
     labs.ctsyncd.cleanup();
   });
-  const snaps: Partial<Record<Impl, Snapshot>> = {};
+  const snaps: Partial<Record<Impl, ScriptSnapshot>> = {};
 
   it('conntrackd 1.4.7 reference run', async () => {
-    const s = await scenario(labs.conntrackd, 'conntrackd');
+    const s = await scriptScenario(labs.conntrackd, 'conntrackd');
     snaps.conntrackd = s;
     expect(s.exit).toEqual({ primary: 0, backup: 0, fault: 0, sAfterCrash: 1, backupAfterCrash: 0, bogus: 1 });
   });
 
   it('ctsyncd run', async () => {
     expect(existsSync(CTSYNCD)).toBe(true);
-    const s = await scenario(labs.ctsyncd, 'ctsyncd');
+    const s = await scriptScenario(labs.ctsyncd, 'ctsyncd');
     snaps.ctsyncd = s;
     const all = FLOWS.length + FLOWS_B.length;
     expect(s.exit).toEqual({ primary: 0, backup: 0, fault: 0, sAfterCrash: 1, backupAfterCrash: 0, bogus: 1 });

@@ -102,7 +102,7 @@ function config(dir: string, name: NodeName, local: string, peer: string, o: Pai
   const mode = o.mode ?? 'FTFW';
   return `Sync {
 	Mode ${mode} {
-		DisableExternalCache Off
+${mode === 'ALARM' ? '\t\tRefreshTime 5\n\t\tCacheTimeout 30' : '\t\tDisableExternalCache Off'}
 		PurgeTimeout ${o.purgeTimeout ?? PURGE_TIMEOUT}
 	}
 	UDP {
@@ -166,11 +166,12 @@ export function createPair(lab: Lab, impl: Impl, o: PairOptions = {}): CompatPai
     if (r.code !== 0) throw new Error(`${impl} -${which[0]} failed (${r.code}): ${r.stderr}`);
     return r.stdout.split('\n').filter((l) => l.trim() !== '');
   };
+  const logTail = (n: CompatNode): string => `--- ${n.log} (last lines) ---\n${sh(`tail -n 15 ${n.log} 2>/dev/null`, { allowFail: true })}`;
   // One `-s` (both implementations print "cache internal:/external:" then
   // "current active connections: N") instead of a full -i and -e.
   const counts = (n: CompatNode): { internal: number; external: number } => {
     const r = ctl(n, ['-s']);
-    if (r.code !== 0) throw new Error(`${impl} -s failed (${r.code}): ${r.stderr}`);
+    if (r.code !== 0) throw new Error(`${impl} -s failed (${r.code}): ${r.stderr}\n${logTail(n)}`);
     const get = (which: string): number => {
       const m = new RegExp(`cache ${which}:\\ncurrent active connections:\\s+(\\d+)`).exec(r.stdout);
       // conntrackd prints no external block when DisableExternalCache is on.
