@@ -35,8 +35,19 @@ export function vipCidr(v: Vip): string {
   return `${v.address}/${v.prefix}`;
 }
 
+/**
+ * One manager is shared by all instances. Its operations run one at a time:
+ * each rtnl address change dumps the links first, and the kernel refuses a
+ * second dump on the same netlink socket while one is running (EBUSY).
+ */
 export function createVipManager(rtnl: AddressClient): VipManager {
-  return {
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = chain.then(fn);
+    chain = p.catch(() => undefined);
+    return p;
+  };
+  const ops: VipManager = {
     async add(vips) {
       const out: VipResult[] = [];
       for (const vip of vips) {
@@ -67,5 +78,10 @@ export function createVipManager(rtnl: AddressClient): VipManager {
       const have = new Set(list.map((a) => a.address));
       return vips.map((v) => have.has(v.address));
     },
+  };
+  return {
+    add: (vips) => serial(() => ops.add(vips)),
+    remove: (vips) => serial(() => ops.remove(vips)),
+    present: (vips) => serial(() => ops.present(vips)),
   };
 }

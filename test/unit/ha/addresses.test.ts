@@ -43,3 +43,21 @@ describe('VIP manager', () => {
     expect((await vm.remove([v4, v4])).map((x) => x.ok && x.changed)).toEqual([true, false]);
   });
 });
+
+describe('VIP manager serialization', () => {
+  it('runs one rtnl operation at a time (concurrent link dumps would get EBUSY)', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const slow = async (): Promise<null> => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight -= 1;
+      return null;
+    };
+    const vm = createVipManager({ addAddress: slow, delAddress: slow, listAddresses: async () => [] });
+    const v = (a: string) => ({ address: a, prefix: 24, family: 4 as const, dev: 'eth0' });
+    await Promise.all([vm.add([v('192.0.2.1'), v('192.0.2.2')]), vm.add([v('192.0.2.3')]), vm.remove([v('192.0.2.1')])]);
+    expect(maxInFlight).toBe(1);
+  });
+});
