@@ -7,6 +7,7 @@
  */
 import type { RtnlClient } from '../netlink/rtnl-client';
 import type { SockError } from '../netlink/socket';
+import type { Clock } from '../util/clock';
 
 /** RT_SCOPE_* by keepalived's scope names (include/uapi/linux/rtnetlink.h). */
 const SCOPES: Record<string, number> = { global: 0, universe: 0, site: 200, link: 253, host: 254, nowhere: 255 };
@@ -40,7 +41,24 @@ export function vipCidr(v: Vip): string {
  * each rtnl address change dumps the links first, and the kernel refuses a
  * second dump on the same netlink socket while one is running (EBUSY).
  */
-export function createVipManager(rtnl: AddressClient): VipManager {
+export interface VipManagerOptions {
+  /** With a clock, an EBUSY answer (a dump of someone else on the socket) is retried. */
+  clock?: Clock;
+  /** Retries on EBUSY (default 5), `retryMs` apart (default 20). */
+  retries?: number;
+  retryMs?: number;
+}
+
+export function createVipManager(rtnl: AddressClient, opts: VipManagerOptions = {}): VipManager {
+  const retry = async (fn: () => Promise<SockError | null>): Promise<SockError | null> => {
+    let err = await fn();
+    const clock = opts.clock;
+    for (let i = 0; clock !== undefined && err !== null && err.code === 'EBUSY' && i < (opts.retries ?? 5); i++) {
+      await new Promise<void>((r) => clock.setTimeout(r, opts.retryMs ?? 20));
+      err = await fn();
+    }
+    return err;
+  };
   let chain: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const p = chain.then(fn);
@@ -51,11 +69,11 @@ export function createVipManager(rtnl: AddressClient): VipManager {
     async add(vips) {
       const out: VipResult[] = [];
       for (const vip of vips) {
-        const opts: { nodad?: boolean; label?: string; scope?: number } = {};
-        if (vip.family === 6) opts.nodad = true;
-        if (vip.label !== undefined && vip.family === 4) opts.label = vip.label;
-        if (vip.scope !== undefined) opts.scope = SCOPES[vip.scope] ?? Number(vip.scope);
-        const err = await rtnl.addAddress(vip.dev, vipCidr(vip), opts);
+        const addOpts: { nodad?: boolean; label?: string; scope?: number } = {};
+        if (vip.family === 6) addOpts.nodad = true;
+        if (vip.label !== undefined && vip.family === 4) addOpts.label = vip.label;
+        if (vip.scope !== undefined) addOpts.scope = SCOPES[vip.scope] ?? Number(vip.scope);
+        const err = await retry(() => rtnl.addAddress(vip.dev, vipCidr(vip), addOpts));
         if (err === null) out.push({ vip, ok: true, changed: true });
         else if (err.code === 'EEXIST') out.push({ vip, ok: true, changed: false });
         else out.push({ vip, ok: false, error: err });
@@ -65,7 +83,7 @@ export function createVipManager(rtnl: AddressClient): VipManager {
     async remove(vips) {
       const out: VipResult[] = [];
       for (const vip of vips) {
-        const err = await rtnl.delAddress(vip.dev, vipCidr(vip));
+        const err = await retry(() => rtnl.delAddress(vip.dev, vipCidr(vip)));
         if (err === null) out.push({ vip, ok: true, changed: true });
         else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ESRCH') out.push({ vip, ok: true, changed: false });
         else out.push({ vip, ok: false, error: err });

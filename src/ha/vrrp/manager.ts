@@ -85,7 +85,7 @@ export function createVrrpManager(deps: ManagerDeps): VrrpManager {
   const linkUp = new Map<string, boolean>();
   const groupLast = new Map<string, VrrpState>();
   let unsubscribe: (() => void) | null = null;
-  const addresses = createVipManager(deps.rtnl);
+  const addresses = createVipManager(deps.rtnl, { clock: deps.clock });
 
   const openT = (inst: VrrpInstance, iface: InterfaceInfo): VrrpTransport | SockError => {
     if (deps.openTransport) return deps.openTransport(inst, iface);

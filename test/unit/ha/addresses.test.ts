@@ -61,3 +61,16 @@ describe('VIP manager serialization', () => {
     expect(maxInFlight).toBe(1);
   });
 });
+
+describe('VIP manager EBUSY retry', () => {
+  it('retries EBUSY on the clock, then reports the error as a value', async () => {
+    const { systemClock } = await import('../../../src/util/clock');
+    let calls = 0;
+    const busyTwice = async (): Promise<SockError | null> => (++calls <= 2 ? { code: 'EBUSY', errno: 16, op: 'add-address' } : null);
+    const v = { address: '192.0.2.1', prefix: 24, family: 4 as const, dev: 'eth0' };
+    const vm = createVipManager({ addAddress: busyTwice, delAddress: async () => ({ code: 'EBUSY', errno: 16, op: 'del-address' }), listAddresses: async () => [] }, { clock: systemClock(), retryMs: 1, retries: 3 });
+    expect((await vm.add([v])).map((r) => r.ok)).toEqual([true]);
+    expect(calls).toBe(3);
+    expect((await vm.remove([v])).map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['EBUSY']);
+  });
+});
