@@ -9,7 +9,7 @@
  * (net/netfilter/nf_conntrack_netlink.c).
  */
 import type { CtRecord } from './types';
-import type { BatchEncoder } from './ct-batch';
+import type { BatchEncoder, DirectEncoder } from './ct-batch';
 import { NLM_F_CREATE, NLM_F_EXCL, align4, readU16 } from './nlmsg';
 import { msgType } from './nfnl';
 
@@ -19,6 +19,18 @@ export interface AttrTransforms {
   toUpdateAttrs(rec: CtRecord): Buffer;
   toDeleteAttrs(rec: CtRecord): Buffer;
   toExpectCreateAttrs(rec: CtRecord): Buffer;
+  /**
+   * Optional: a writer that gives the same bytes as toCreateAttrs /
+   * toUpdateAttrs for conntrack records, straight into the datagram
+   * (createAttrWriter in src/netlink/ct/create.ts). One per batch.
+   */
+  writer?(op: 'create' | 'update'): AttrWriter;
+}
+
+/** Measure-then-write attribute preparation (src/netlink/ct/create-fast.ts AttrWriter). */
+export interface AttrWriter {
+  measure(rec: CtRecord): number;
+  write(rec: CtRecord, out: Buffer, off: number): number;
 }
 
 export type WriteOp = 'create' | 'update' | 'delete';
@@ -84,5 +96,21 @@ export function encoderFor(op: WriteOp, t: AttrTransforms): BatchEncoder {
     }
     if (!attrs) return 'EINVAL';
     return { type: msgType(rec.kind, op === 'delete' ? 'delete' : 'new'), flags, family: rec.family, attrs };
+  };
+}
+
+/**
+ * The direct (no Buffer per record) form of encoderFor for create / update
+ * of conntrack entries, when the transforms offer a writer; undefined
+ * otherwise. Expectations go through encoderFor (measure says null).
+ */
+export function directFor(op: WriteOp, t: AttrTransforms): DirectEncoder | undefined {
+  if (op === 'delete' || !t.writer) return undefined;
+  const w = t.writer(op);
+  return {
+    type: msgType('ct', 'new'),
+    flags: op === 'create' ? NLM_F_CREATE | NLM_F_EXCL : 0,
+    measure: (rec) => (rec.kind === 'ct' ? w.measure(rec) : null),
+    write: (rec, buf, off) => w.write(rec, buf, off),
   };
 }

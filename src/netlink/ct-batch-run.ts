@@ -8,8 +8,8 @@
 import type { BatchFailure, BatchResult } from './table';
 import type { CtRecord } from './types';
 import { NLMSG_ERROR, parseError, type NlMessage } from './nlmsg';
-import { indexOfSeq, planBatch, type BatchEncoder, type WindowLimits } from './ct-batch';
-import { encoderFor, type AttrTransforms, type WriteOp } from './ct-batch-encode';
+import { indexOfSeq, planBatch, type BatchEncoder, type DirectEncoder, type WindowLimits } from './ct-batch';
+import { directFor, encoderFor, type AttrTransforms, type WriteOp } from './ct-batch-encode';
 
 /** What a batch needs from the command connection. */
 export interface BatchConn {
@@ -27,8 +27,8 @@ export interface BatchConn {
 const ENOBUFS = 105;
 
 /** Send `records` window by window; returns the failures (input indexes). */
-export async function runBatch(conn: BatchConn, records: CtRecord[], encode: BatchEncoder): Promise<BatchFailure[]> {
-  const plan = planBatch(records, encode, conn.nextSeq(), conn.window);
+export async function runBatch(conn: BatchConn, records: CtRecord[], encode: BatchEncoder, direct?: DirectEncoder): Promise<BatchFailure[]> {
+  const plan = planBatch(records, encode, conn.nextSeq(), conn.window, direct);
   conn.setSeq(plan.nextSeq);
   const failures: BatchFailure[] = [...plan.refused];
   for (const w of plan.windows) {
@@ -84,13 +84,13 @@ export async function writeBatch(
   t: AttrTransforms,
   forUpdate: AttrTransforms,
 ): Promise<BatchResult> {
-  const failed = await runBatch(conn, records, encoderFor(op, t));
+  const failed = await runBatch(conn, records, encoderFor(op, t), directFor(op, t));
   const result: BatchResult = { ok: 0, failed };
   if (op === 'create') {
     const existing = failed.filter((f) => f.code === 'EEXIST');
     if (existing.length > 0) {
       const again = existing.map((f) => records[f.index]).filter((r): r is CtRecord => r !== undefined);
-      const upd = await runBatch(conn, again, encoderFor('update', forUpdate));
+      const upd = await runBatch(conn, again, encoderFor('update', forUpdate), directFor('update', forUpdate));
       result.failed = failed.filter((f) => f.code !== 'EEXIST');
       for (const f of upd) result.failed.push({ ...f, index: existing[f.index]?.index ?? -1 });
       result.existed = existing.length;

@@ -13,7 +13,7 @@
 import type { BatchFailure } from './table';
 import type { CtRecord } from './types';
 import { NLM_F_ACK, NLM_F_REQUEST, NLMSG_HDRLEN, NLMSG_NOOP, writeHeader } from './nlmsg';
-import { requestSize, writeRequest } from './nfnl';
+import { NFGENMSG_LEN, NFNETLINK_V0, requestSize, writeRequest } from './nfnl';
 
 /** One request of a batch, as produced by the caller's encoder. */
 export interface BatchRequest {
@@ -25,6 +25,21 @@ export interface BatchRequest {
 
 /** Encoder for one record; a string is a local refusal (errno name). */
 export type BatchEncoder = (rec: CtRecord) => BatchRequest | string;
+
+/**
+ * Optional fast path of an encoder: the attributes are measured, then
+ * written straight into the window's datagram (no Buffer per record).
+ * measure() gives the attribute bytes (a multiple of 4), an errno name
+ * (refused), or null: this record goes through the BatchEncoder. write()
+ * writes the attributes measured last at `off` and returns the end offset.
+ */
+export interface DirectEncoder {
+  /** nlmsg_type and flags (NLM_F_REQUEST is added) of every request it writes. */
+  type: number;
+  flags: number;
+  measure(rec: CtRecord): number | string | null;
+  write(rec: CtRecord, buf: Buffer, off: number): number;
+}
 
 export interface BatchWindow {
   /** The datagram: requests then the barrier. */
@@ -53,62 +68,106 @@ export interface WindowLimits {
 export const DEFAULT_WINDOW: WindowLimits = { maxMessages: 4096, maxBytes: 1 << 20 };
 
 const BARRIER_LEN = NLMSG_HDRLEN;
+/** nlmsghdr + struct nfgenmsg {u8 family; u8 version; be16 res_id} (nfnetlink.h). */
+const REQ_HDRLEN = NLMSG_HDRLEN + NFGENMSG_LEN;
 
 function nextSeqOf(seq: number): number {
   return (seq + 1) >>> 0;
 }
 
-/** Cut `records` into windows. Sequence numbers count up modulo 2^32. */
+/** Extra bytes per request in the first guess of a window's size (create may add NAT, status, timeout). */
+const GUESS_SLACK = 32;
+
+/** Datagram bytes to allocate for a window starting at records[from]: a guess, grown on demand. */
+function guessBytes(records: CtRecord[], from: number, limits: WindowLimits): number {
+  let n = BARRIER_LEN;
+  const to = Math.min(records.length, from + limits.maxMessages);
+  for (let i = from; i < to && n < limits.maxBytes; i++) n += requestSize(records[i]?.attrs.length ?? 0) + GUESS_SLACK;
+  return Math.min(n, limits.maxBytes);
+}
+
+/**
+ * Cut `records` into windows. Sequence numbers count up modulo 2^32. Each
+ * request is written into its window's datagram as it is encoded: one
+ * allocation per window (grown by doubling when the first guess is short).
+ */
 export function planBatch(
   records: CtRecord[],
   encode: BatchEncoder,
   firstSeq: number,
   limits: WindowLimits = DEFAULT_WINDOW,
+  direct?: DirectEncoder,
 ): BatchPlan {
   const refused: BatchFailure[] = [];
   const windows: BatchWindow[] = [];
   let seq = firstSeq >>> 0;
-  let pending: Array<{ index: number; req: BatchRequest }> = [];
-  let bytes = 0;
+  let buf: Buffer | null = null;
+  let off = 0;
+  let first = seq;
+  let indices: number[] = [];
 
-  const flush = (): void => {
-    if (pending.length === 0) return;
-    const datagram = Buffer.allocUnsafe(bytes + BARRIER_LEN);
-    const indices: number[] = new Array<number>(pending.length);
-    let off = 0;
-    const first = seq;
-    for (let i = 0; i < pending.length; i++) {
-      const p = pending[i];
-      if (!p) continue;
-      off = writeRequest(datagram, off, p.req.type, p.req.flags | NLM_F_REQUEST, seq, p.req.family, p.req.attrs);
-      indices[i] = p.index;
-      seq = nextSeqOf(seq);
-    }
-    const barrierSeq = seq;
-    writeHeader(datagram, off, { len: BARRIER_LEN, type: NLMSG_NOOP, flags: NLM_F_REQUEST | NLM_F_ACK, seq, pid: 0 });
+  const close = (): void => {
+    if (!buf || indices.length === 0) return;
+    writeHeader(buf, off, { len: BARRIER_LEN, type: NLMSG_NOOP, flags: NLM_F_REQUEST | NLM_F_ACK, seq, pid: 0 });
+    windows.push({ datagram: buf.subarray(0, off + BARRIER_LEN), firstSeq: first, indices, barrierSeq: seq });
     seq = nextSeqOf(seq);
-    windows.push({ datagram, firstSeq: first, indices, barrierSeq });
-    pending = [];
-    bytes = 0;
+    buf = null;
+    off = 0;
+    indices = [];
+  };
+
+  /** A window with room for one more request of `size` bytes; cuts the current one at the limits. */
+  const room = (size: number, from: number): Buffer => {
+    if (indices.length > 0 && (indices.length >= limits.maxMessages || off + size + BARRIER_LEN > limits.maxBytes)) close();
+    const need = off + size + BARRIER_LEN;
+    if (!buf) {
+      first = seq;
+      buf = Buffer.allocUnsafe(Math.max(need, guessBytes(records, from, limits)));
+    } else if (need > buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, Math.min(limits.maxBytes, buf.length * 2)));
+      buf.copy(grown, 0, 0, off);
+      buf = grown;
+    }
+    return buf;
   };
 
   for (let index = 0; index < records.length; index++) {
     const rec = records[index];
     if (!rec) continue;
-    const req = encode(rec);
-    if (typeof req === 'string') {
-      refused.push({ index, code: req, errno: 0, message: 'refused before sending' });
-      continue;
+    const alen = direct ? measure(direct, rec) : null;
+    if (direct && typeof alen === 'number') {
+      const size = requestSize(alen);
+      const b = room(size, index);
+      const end = direct.write(rec, b, off + REQ_HDRLEN);
+      writeHeader(b, off, { len: REQ_HDRLEN + alen, type: direct.type, flags: direct.flags | NLM_F_REQUEST, seq, pid: 0 });
+      b[off + NLMSG_HDRLEN] = rec.family;
+      b[off + NLMSG_HDRLEN + 1] = NFNETLINK_V0;
+      b.writeUInt16BE(0, off + NLMSG_HDRLEN + 2); // res_id, be16
+      if (end < off + size) b.fill(0, end, off + size);
+      off += size;
+    } else {
+      const req = typeof alen === 'string' ? alen : encode(rec);
+      if (typeof req === 'string') {
+        refused.push({ index, code: req, errno: 0, message: 'refused before sending' });
+        continue;
+      }
+      const b = room(requestSize(req.attrs.length), index);
+      off = writeRequest(b, off, req.type, req.flags | NLM_F_REQUEST, seq, req.family, req.attrs);
     }
-    const size = requestSize(req.attrs.length);
-    if (pending.length > 0 && (pending.length >= limits.maxMessages || bytes + size + BARRIER_LEN > limits.maxBytes)) {
-      flush();
-    }
-    pending.push({ index, req });
-    bytes += size;
+    indices.push(index);
+    seq = nextSeqOf(seq);
   }
-  flush();
+  close();
   return { windows, refused, nextSeq: seq };
+}
+
+/** DirectEncoder.measure; a throw is a refusal (EINVAL), as for the Buffer encoders. */
+function measure(d: DirectEncoder, rec: CtRecord): number | string | null {
+  try {
+    return d.measure(rec);
+  } catch {
+    return 'EINVAL';
+  }
 }
 
 /** Input index answered by a reply with sequence `seq`, or -1 when it is not one of this window's requests. */

@@ -11,7 +11,7 @@ import type { Logger } from '../util/log';
 import { systemClock, type Clock } from '../util/clock';
 import { isSockError, type NetlinkSocket, type NetlinkSocketOptions, type SockError } from './socket';
 import { openNetlink } from './native';
-import { toCreateAttrs, toDeleteAttrs, toExpectCreateAttrs, toUpdateAttrs } from './ct/create';
+import { createAttrWriter, toCreateAttrs, toDeleteAttrs, toExpectCreateAttrs, toUpdateAttrs } from './ct/create';
 import type { CtKind, CtRecord } from './types';
 import {
   TableError,
@@ -104,6 +104,7 @@ function defaultTransforms(): AttrTransforms {
     toUpdateAttrs: (r) => toUpdateAttrs(r),
     toDeleteAttrs,
     toExpectCreateAttrs,
+    writer: (op) => createAttrWriter(op),
   };
 }
 
