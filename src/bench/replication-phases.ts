@@ -79,14 +79,15 @@ const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 /** Stop waiting when a count has not moved for this long: a stalled run ends early, reported incomplete. */
 const STALL_MS = 20_000;
 
-async function externalAtLeast(node: SyncNode, n: number, timeoutMs: number, pollMs: number): Promise<{ ok: boolean; last: number }> {
+/** `busy()` true (the burst's kernel create still running) holds the stall clock. */
+async function externalAtLeast(node: SyncNode, n: number, timeoutMs: number, pollMs: number, busy: () => boolean = () => false): Promise<{ ok: boolean; last: number }> {
   let last = -1;
   let movedAt = performance.now();
   const ok = await pollUntil(
     async () => {
       const c = await node.counts();
-      if (c && c.external !== last) {
-        last = c.external;
+      if ((c && c.external !== last) || busy()) {
+        if (c) last = c.external;
         movedAt = performance.now();
       }
       return last >= n || performance.now() - movedAt > STALL_MS;
@@ -130,11 +131,13 @@ async function burst(fw1: SyncNode, fw2: SyncNode, t1: KernelTableHandle, n: num
   const before = await snapshot(fw1, fw2);
   const t0 = performance.now();
   let createMs = 0;
+  let creating = true;
   const created = t1.create(flows).then((r) => {
     createMs = performance.now() - t0;
+    creating = false;
     return r;
   });
-  const seen = await externalAtLeast(fw2, n, deadline(n), pollMs);
+  const seen = await externalAtLeast(fw2, n, deadline(n), pollMs, () => creating);
   const lagMs = performance.now() - t0;
   const r = await created;
   if (r.ok !== n) throw new Error(`burst: the kernel refused ${r.failed.length} of ${n} (${r.failed[0]?.code ?? ''})`);

@@ -48,8 +48,9 @@ const METRICS: Metric[] = [
   { key: 'cpuCommit1', label: '  CPU during commit, fw1 daemon', unit: 's', pick: (r) => r.commit?.cpu[0] },
   { key: 'cpuCommit2', label: '  CPU during commit, fw2 daemon', unit: 's', pick: (r) => r.commit?.cpu[1] },
   { key: 'pktsCommit2', label: '  sync datagrams sent by fw2 during commit', unit: 'pkts', pick: (r) => known(r.commit?.sentPkts?.[1]) },
-  { key: 'rssFw1', label: 'RSS per flow, fw1 (internal cache)', unit: 'B/flow', pick: (r) => r.rssPerFlow[0] },
-  { key: 'rssFw2', label: 'RSS per flow, fw2 (external cache)', unit: 'B/flow', pick: (r) => r.rssPerFlow[1] },
+  // Only meaningful when the caches hold all n flows.
+  { key: 'rssFw1', label: 'RSS per flow, fw1 (internal cache)', unit: 'B/flow', pick: (r) => (r.caches.fw1Internal >= r.n ? r.rssPerFlow[0] : undefined) },
+  { key: 'rssFw2', label: 'RSS per flow, fw2 (external cache)', unit: 'B/flow', pick: (r) => (r.caches.fw2External >= r.n ? r.rssPerFlow[1] : undefined) },
   { key: 'idleRss', label: '  idle RSS after start (fw1)', unit: 'KiB', pick: (r) => r.idleRssKiB[0] },
 ];
 
