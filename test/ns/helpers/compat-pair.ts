@@ -141,12 +141,16 @@ export function run(argv: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_
 
 export function createPair(lab: Lab, impl: Impl, o: PairOptions = {}): CompatPair {
   const dir = mkdtempSync(join(tmpdir(), `ctsync-compat-${impl}-`));
-  const nsA = lab.netns('a');
-  const nsB = lab.netns('b');
+  // Registered first, so the dir goes away even if a namespace cannot be made.
+  const made: string[] = [];
   lab.onCleanup(() => {
-    for (const ns of [nsA, nsB]) sh(`ip netns pids ${ns} 2>/dev/null | xargs -r kill -9`, { allowFail: true });
+    for (const ns of made) sh(`ip netns pids ${ns} 2>/dev/null | xargs -r kill -9`, { allowFail: true });
     rmSync(dir, { recursive: true, force: true });
   });
+  const nsA = lab.netns('a');
+  made.push(nsA);
+  const nsB = lab.netns('b');
+  made.push(nsB);
   lab.veth(nsA, 'sync0', nsB, 'sync0', '198.19.255.1/24', '198.19.255.2/24');
   const node = (name: NodeName, ns: string, addr: string, peer: string): CompatNode => {
     const conf = join(dir, `${name}.conf`);
