@@ -1,0 +1,285 @@
+/**
+ * Active-active on the real kernel: 3 firewall namespaces behind a switch
+ * namespace share one IP and one MAC on each side; the nft rules of
+ * src/cluster/kernel.ts let each forward only its buckets. A client with 64
+ * source addresses opens 300 TCP connections through the cluster IP.
+ *
+ * The heartbeats run in-process over an in-memory hub (the membership
+ * protocol itself is tested on its own), and flow state is "replicated" by
+ * dumping the other nodes' kernel tables (createKernelTable) before a
+ * change, standing in for the sync engine, which is not wired to the
+ * cluster layer yet.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { Lab, have, isRoot, waitFor } from '../helpers/netns';
+import { Hub } from '../unit/cluster/hub';
+import { createClusterNode, type ClusterNode } from '../../src/cluster/driver';
+import { createClusterRules, nftRunner } from '../../src/cluster/kernel';
+import { takeover } from '../../src/cluster/takeover';
+import { bucketOfText } from '../../src/cluster/hash';
+import { has, overlapping, targetAssignment, unowned } from '../../src/cluster/ranges';
+import { createKernelTable } from '../../src/netlink/kernel-table';
+import { peekFlow } from '../../src/netlink/ct/peek';
+import type { KernelTable } from '../../src/netlink/table';
+import type { CtRecord } from '../../src/netlink/types';
+import { systemClock } from '../../src/util/clock';
+import { silentLogger } from '../../src/util/log';
+
+const N = 32;
+const SEED = 0x5eed;
+const PORT = 8080;
+const ok = isRoot() && have('nft') && have('conntrack');
+
+const SERVER = `require("net").createServer((s)=>{s.on("error",()=>{});s.on("data",(d)=>s.write(d))}).listen(${PORT},"198.51.100.10",()=>console.log("listening"))`;
+const CLIENT = `
+const net=require("net");const conns=[];let n=0;
+require("readline").createInterface({input:process.stdin}).on("line",async(l)=>{
+ const [cmd,arg]=l.split(" ");
+ if(cmd==="open"){let ok=0,fail=0;const ps=[];const from=conns.length;
+  for(let i=0;i<+arg;i++){const src="192.0.2."+(100+(n++%64));
+   ps.push(new Promise((r)=>{const s=net.connect({host:"198.51.100.10",port:${PORT},localAddress:src});s.setNoDelay(true);
+    const t=setTimeout(()=>{fail++;s.destroy();r()},10000);
+    s.on("error",()=>{});s.on("connect",()=>{clearTimeout(t);ok++;conns.push(s);r()});s.on("close",()=>{})}))}
+  await Promise.all(ps);console.log("opened "+ok+" "+fail+" "+conns.slice(from).map((s)=>s.localAddress+":"+s.localPort).join(","))}
+ if(cmd==="round"){let ok=0,fail=0;
+  await Promise.all(conns.map((s)=>new Promise((r)=>{if(s.destroyed){fail++;return r()}
+   let buf="";const tag="x"+Math.random()+"\\n";
+   const on=(d)=>{buf+=d;if(buf.includes(tag)){clearTimeout(t);ok++;s.removeListener("data",on);r()}};
+   const t=setTimeout(()=>{fail++;s.removeListener("data",on);r()},15000);
+   s.on("data",on);s.write(tag)})));
+  console.log("round "+ok+" "+fail)}
+});console.log("ready");`;
+
+class LineProc {
+  private buf = '';
+  private readonly lines: string[] = [];
+  constructor(readonly p: ChildProcessWithoutNullStreams) {
+    p.stdout.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      let i: number;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        this.lines.push(this.buf.slice(0, i));
+        this.buf = this.buf.slice(i + 1);
+      }
+    });
+  }
+  async next(prefix: string, timeoutMs = 30_000): Promise<string> {
+    const line = await waitFor(() => {
+      const i = this.lines.findIndex((l) => l.startsWith(prefix));
+      return i >= 0 ? this.lines.splice(i, 1)[0] : undefined;
+    }, timeoutMs);
+    return line ?? '';
+  }
+  send(line: string): void {
+    this.p.stdin.write(`${line}\n`);
+  }
+}
+
+interface Fw {
+  id: number;
+  ns: string;
+  node: ClusterNode;
+  table: KernelTable;
+  external: CtRecord[];
+  transport: { up: boolean };
+}
+
+describe.skipIf(!ok)('active-active cluster on the kernel (3 nodes, shared MAC, nft jhash rules)', () => {
+  const lab = new Lab('cl');
+  const hub = new Hub(true);
+  const clock = systemClock();
+  const log = silentLogger();
+  const fws = new Map<number, Fw>();
+  let sw = '';
+  let cli = '';
+  let client: LineProc;
+
+  afterAll(() => {
+    for (const f of fws.values()) {
+      f.node.stop();
+      f.table.close();
+    }
+    lab.cleanup();
+  });
+
+  const bridgePort = (ns: string, ifA: string, swIf: string, br: string): void => {
+    lab.veth(ns, ifA, sw, swIf);
+    lab.exec(sw, `ip link set ${swIf} master ${br} && bridge link set dev ${swIf} learning off`);
+  };
+
+  async function addFirewall(id: number, beforeStart?: (fw: Fw) => Promise<void>): Promise<Fw> {
+    const ns = lab.netns(`f${id}`);
+    bridgePort(ns, 'lan', `l${id}`, 'brl');
+    bridgePort(ns, 'wan', `w${id}`, 'brw');
+    lab.exec(
+      ns,
+      [
+        'ip link set lan down && ip link set lan address 02:00:00:00:02:01 && ip link set lan up',
+        'ip link set wan down && ip link set wan address 02:00:00:00:33:01 && ip link set wan up',
+        'ip addr add 192.0.2.1/24 dev lan && ip addr add 198.51.100.1/24 dev wan',
+        'sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0',
+      ].join(' && '),
+    );
+    // A stateful forward policy: only SYNs from the LAN start flows, the rest must be known.
+    lab.exec(ns, 'nft -f -', {
+      input: `table inet fw {
+  chain forward {
+    type filter hook forward priority 0; policy drop;
+    ct state established,related accept
+    iifname "lan" oifname "wan" tcp flags & (syn | ack) == syn ct state new accept
+  }
+}
+`,
+    });
+    lab.exec(ns, 'sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0');
+    const rules = createClusterRules({ buckets: N, seed: SEED, interfaces: ['lan', 'wan'] }, nftRunner(ns));
+    const table = createKernelTable({ netns: lab.nsPath(ns), logger: log });
+    const transport = hub.join(`203.0.113.${id}`);
+    const fw: Fw = { id, ns, table, external: [], transport, node: undefined as unknown as ClusterNode };
+    fw.node = createClusterNode({
+      config: { self: id, buckets: N, seed: SEED, intervalMs: 100, deadAfter: 3, listenIntervals: 3 },
+      incarnation: 1,
+      transport,
+      clock,
+      logger: log,
+      applyMask: (m) => rules.apply(m),
+      takeover: async (gained) => {
+        const r = await takeover({ table, external: () => fw.external, buckets: N, seed: SEED }, gained);
+        if (r.error || Object.keys(r.failed).length > 0) throw new Error(`takeover: ${JSON.stringify(r)}`);
+      },
+    });
+    if (beforeStart) await beforeStart(fw);
+    fws.set(id, fw);
+    await fw.node.start();
+    return fw;
+  }
+
+  const live = (): Fw[] => [...fws.values()].filter((f) => f.transport.up);
+
+  async function converged(): Promise<void> {
+    await waitFor(() => {
+      const ids = live().map((f) => f.id);
+      const target = targetAssignment(ids, N);
+      return live().every((f) => f.node.held() === target.get(f.id) && f.node.state().pending === 0);
+    }, 15_000);
+    for (const f of live()) await f.node.idle();
+    const masks = live().map((f) => f.node.held());
+    expect(unowned(masks, N)).toBe(0);
+    expect(overlapping(masks)).toBe(0);
+  }
+
+  /** Flows "src:sport" of our port in a namespace's conntrack table. */
+  function flowsOn(ns: string): string[] {
+    const out = lab.exec(ns, `conntrack -L -p tcp --orig-port-dst ${PORT} 2>/dev/null`, { allowFail: true });
+    const flows: string[] = [];
+    for (const line of out.split('\n')) {
+      const m = /src=(\S+) dst=\S+ sport=(\d+)/.exec(line);
+      if (m) flows.push(`${m[1]}:${m[2]}`);
+    }
+    return flows;
+  }
+
+  /** Stand-in for the sync engine: each node's external cache = the others' entries. */
+  async function replicate(to: Fw, from: Fw[]): Promise<void> {
+    to.external = [];
+    for (const f of from) {
+      for (const r of await f.table.dump("ct")) if (peekFlow(r)?.dport === PORT) to.external.push(r);
+    }
+  }
+
+  const ownerOf = (flow: string): number[] => {
+    const b = bucketOfText(flow.split(':')[0] ?? '', N, SEED);
+    return live().filter((f) => b !== null && has(f.node.held(), b)).map((f) => f.id);
+  };
+
+  beforeAll(async () => {
+    sw = lab.netns('sw');
+    lab.exec(sw, 'ip link add brl type bridge && ip link add brw type bridge && ip link set brl up && ip link set brw up');
+    cli = lab.netns('c');
+    const srv = lab.netns('s');
+    bridgePort(cli, 'eth0', 'lc', 'brl');
+    bridgePort(srv, 'eth0', 'ws', 'brw');
+    const addrs = Array.from({ length: 64 }, (_, i) => `ip addr add 192.0.2.${100 + i}/24 dev eth0`).join(' && ');
+    lab.exec(cli, `${addrs} && ip route add default via 192.0.2.1`);
+    lab.exec(srv, 'ip addr add 198.51.100.10/24 dev eth0 && ip route add default via 198.51.100.1');
+    const server = new LineProc(spawnIn(srv, SERVER));
+    await server.next('listening');
+    client = new LineProc(spawnIn(cli, CLIENT));
+    await client.next('ready');
+    for (const id of [1, 2, 3]) await addFirewall(id);
+  }, 60_000);
+
+  function spawnIn(ns: string, script: string): ChildProcessWithoutNullStreams {
+    const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { detached: true, stdio: 'pipe' });
+    lab.onCleanup(() => {
+      if (p.pid !== undefined && p.exitCode === null) process.kill(-p.pid, 'SIGKILL');
+    });
+    return p;
+  }
+
+  let firstFlows: string[] = [];
+
+  it('three nodes converge to complete, disjoint, even buckets', async () => {
+    await converged();
+    expect(live().map((f) => f.node.held())).toEqual([0x3ff, 0x1ffc00, 0xffe00000]);
+  });
+
+  it('300 connections: each flow is tracked by exactly the node whose bucket (our hash) it falls in', async () => {
+    client.send('open 300');
+    const line = await client.next('opened', 30_000);
+    const [, okN, failN, list = ''] = line.split(' ');
+    expect([okN, failN]).toEqual(['300', '0']);
+    firstFlows = list.split(',');
+    const seen = new Map<string, number[]>();
+    for (const f of live()) for (const fl of flowsOn(f.ns)) seen.set(fl, [...(seen.get(fl) ?? []), f.id]);
+    for (const fl of firstFlows) expect({ fl, on: seen.get(fl) ?? [] }).toEqual({ fl, on: ownerOf(fl) });
+    expect([...seen.keys()].length).toBe(300);
+    for (const f of live()) expect(flowsOn(f.ns).length).toBeGreaterThan(0);
+    client.send('round');
+    expect(await client.next('round', 30_000)).toBe('round 300 0');
+  });
+
+  it('node 2 loses its links: survivors take its buckets, commit its flows, established connections continue', async () => {
+    const f2 = fws.get(2);
+    if (!f2) throw new Error('no node 2');
+    for (const f of [1, 3]) {
+      const me = fws.get(f);
+      if (me) await replicate(me, [...fws.values()].filter((o) => o !== me));
+    }
+    const f2flows = flowsOn(f2.ns);
+    expect(f2flows.length).toBeGreaterThan(0);
+    lab.exec(f2.ns, 'ip link set lan down && ip link set wan down');
+    f2.transport.up = false;
+    f2.node.stop();
+    await converged();
+    expect(live().map((f) => f.node.held())).toEqual([0xffff, 0xffff0000]);
+    // Node 2's flows are now in the survivors' tables, each on its new owner.
+    const now = new Map<string, number>();
+    for (const f of live()) for (const fl of flowsOn(f.ns)) now.set(fl, f.id);
+    for (const fl of f2flows) expect({ fl, on: now.get(fl) }).toEqual({ fl, on: ownerOf(fl)[0] });
+    client.send('round');
+    expect(await client.next('round', 30_000)).toBe('round 300 0');
+  });
+
+  it('a fourth node joins and takes an even share; old and new connections work', async () => {
+    // Its external cache is filled before it starts (the sync engine's job).
+    await addFirewall(4, (f4) => replicate(f4, live()));
+    await converged();
+    const held = live().map((f) => f.node.held());
+    expect(held).toEqual([0x3ff, 0x1ffc00, 0xffe00000]);
+    client.send('round');
+    expect(await client.next('round', 30_000)).toBe('round 300 0');
+    client.send('open 90');
+    const line = await client.next('opened', 30_000);
+    const [, okN, failN, list = ''] = line.split(' ');
+    expect([okN, failN]).toEqual(['90', '0']);
+    const fresh = list.split(',');
+    const seen = new Map<string, number[]>();
+    for (const f of live()) for (const fl of flowsOn(f.ns)) seen.set(fl, [...(seen.get(fl) ?? []), f.id]);
+    for (const fl of fresh) expect({ fl, on: seen.get(fl) ?? [] }).toEqual({ fl, on: ownerOf(fl) });
+    expect(fresh.filter((fl) => ownerOf(fl)[0] === 4).length).toBeGreaterThan(0);
+    client.send('round');
+    expect(await client.next('round', 30_000)).toBe('round 390 0');
+  });
+});
