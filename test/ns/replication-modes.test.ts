@@ -1,7 +1,7 @@
 /**
  * Acceptance: the real ctsyncd pair in namespaces, for each sync mode (FTFW,
  * ALARM with short timers, NOTRACK) over UDP. 100,000 flows created in fw1's
- * kernel reach fw2's external cache exactly (every key, every entry compared
+ * kernel reach fw2's external cache exactly (every key; 5,000 entries compared
  * attribute by attribute; created in paced batches of 20,000), a few thousand destroys propagate, and fw2's `-c`
  * puts exactly the same flows into fw2's kernel table.
  */
@@ -39,9 +39,6 @@ describe.skipIf(!isRoot())('replication of 100k flows per sync mode', () => {
     it('creates reach fw2 exactly, destroys propagate, -c fills fw2 kernel', async () => {
       // Paced (20,000 per batch) so fw1's event socket keeps up; bursts are replication-overrun's job.
       await pair.createFlows('fw1', N, { chunk: 20_000 });
-      const t = Date.now();
-      const lap = (what: string): void => console.log(`${mode} ${what}: ${Date.now() - t} ms`);
-      lap('created')
 
       // fw1 mirrors its kernel table exactly.
       const k1 = await pair.table('fw1').dump('ct');
@@ -49,22 +46,18 @@ describe.skipIf(!isRoot())('replication of 100k flows per sync mode', () => {
       const mirror = compareRecords(k1, await pair.dump('fw1', 'internal'), { timeoutSlack: 120, sample: 5_000 });
       expect(summary(mirror)).toBe(`want ${N}, got ${N}: 0 missing, 0 stale, 0 different, 0 undecodable`);
 
-      // Every key, and every entry attribute by attribute.
+      // Every key; 5,000 entries (spread over the set) attribute by attribute.
       const rep = await pair.waitReplicated({ expectSize: N, timeoutMs: 60_000, sample: 5_000 });
       expect(rep.gotSize).toBe(N);
-      lap('replicated');
 
       const gone = await pair.table('fw1').delete(makeFlows(DESTROY));
       expect(gone.failed).toEqual([]);
       await pair.waitReplicated({ expectSize: N - DESTROY, timeoutMs: 60_000, sample: 5_000 });
-      lap('destroyed');
 
       const commit = await pair.cli('fw2', ['-c']);
       expect(commit.stderr).toBe('');
       expect(commit.code).toBe(0);
       expect(commit.stdout).toMatch(new RegExp(`^commit: ${N - DESTROY} entries committed, 0 failed`, 'm'));
-
-      lap('committed');
       const [a, b] = await Promise.all([pair.table('fw1').dump('ct'), pair.table('fw2').dump('ct')]);
       expect(a.length).toBe(N - DESTROY);
       expect(b.length).toBe(N - DESTROY);
