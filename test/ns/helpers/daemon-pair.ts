@@ -319,8 +319,9 @@ export class DaemonPair {
     if (!process.env.CTSYNC_KEEP_LOGS) rmSync(this.dir, { recursive: true, force: true });
     if (this.savedCtMax) {
       try {
-        // Restore only when nobody changed it since.
-        if (readFileSync(CT_MAX, 'utf8').trim() === this.savedCtMax.set) writeFileSync(CT_MAX, this.savedCtMax.value);
+        // Restore only when nobody changed it since and no other pair (Lab prefix 'rp') still runs.
+        const others = sh('ip netns list', { allowFail: true }).split('\n').some((l) => l.startsWith('rp'));
+        if (!others && readFileSync(CT_MAX, 'utf8').trim() === this.savedCtMax.set) writeFileSync(CT_MAX, this.savedCtMax.value);
       } catch {
         /* keep going */
       }
