@@ -75,6 +75,14 @@ export class DaemonError extends Error {
   }
 }
 
+/** conntrackd's name for the active link in -s: "UDP traffic (active device=eth2)". */
+function linkName(sync: SyncConfig): { proto: string; device: string } {
+  const l = sync.links[sync.defaultLink] ?? sync.links[0];
+  if (l === undefined) return { proto: 'UDP', device: '' };
+  const proto = l.kind === 'multicast' ? 'multicast' : l.kind.toUpperCase();
+  return { proto, device: l.interface ?? '' };
+}
+
 function kinds(k: CommitKind): CtKind[] {
   return k === 'all' ? ['ct', 'expect'] : [k];
 }
@@ -210,6 +218,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     uptimeSeconds: () => (clock.now() - startedAt) / 1000,
     netlinkBufferSize: config.general.netlinkBufferSize ?? 0,
     externalDisabled: mode.disableExternalCache,
+    linkName: linkName(sync),
   };
 
   const api: DaemonApi = {

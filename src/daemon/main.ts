@@ -22,9 +22,19 @@ export async function main(args: string[]): Promise<number> {
     const deps = require('../init/deps') as typeof import('../init/deps');
     return init.runInit(args.slice(1), deps.defaultInitDeps());
   }
-  // --dbus (a ctsync extension): also serve org.ctsync.Daemon1 on the system bus.
+  // ctsync extensions of the daemon command line (not conntrackd flags):
+  //   --dbus               also serve org.ctsync.Daemon1 on the system bus
+  //   --vrrp-config FILE   run the embedded VRRP speaker from a keepalived.conf
+  //   --heartbeat          elect over UDP heartbeats (unicast_peer) instead of VRRP multicast
   const dbus = args.includes('--dbus');
-  const argv = args.filter((a) => a !== '--dbus');
+  const heartbeat = args.includes('--heartbeat');
+  const vi = args.indexOf('--vrrp-config');
+  const vrrpConfig = vi >= 0 ? args[vi + 1] : undefined;
+  if (vi >= 0 && (vrrpConfig === undefined || vrrpConfig.startsWith('-'))) {
+    process.stderr.write('ctsyncd: --vrrp-config needs a file\n');
+    return 1;
+  }
+  const argv = args.filter((a, i) => a !== '--dbus' && a !== '--heartbeat' && !(vi >= 0 && (i === vi || i === vi + 1)));
   return runCli(argv, {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -35,6 +45,6 @@ export async function main(args: string[]): Promise<number> {
       (require('../netlink/ct/conntrack') as typeof import('../netlink/ct/conntrack')).decodeConntrack(rec),
     decodeExpect: (rec: CtRecord): Decoded<Expectation> =>
       (require('../netlink/ct/expect') as typeof import('../netlink/ct/expect')).decodeExpectation(rec),
-    runDaemon: (o) => (o.daemonize ? run().startBackground(process.argv.slice(2)) : run().runDaemon(o.config, { dbus })),
+    runDaemon: (o) => (o.daemonize ? run().startBackground(process.argv.slice(2)) : run().runDaemon(o.config, { dbus, heartbeat, ...(vrrpConfig !== undefined ? { vrrpConfig } : {}) })),
   });
 }

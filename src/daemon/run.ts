@@ -21,6 +21,13 @@ import { createDaemon } from './daemon';
 import { acquireLock, createLifecycle, createNotifier, daemonize, signalParent } from './lifecycle';
 import { groupId } from './group';
 import { version } from './version';
+import { createTransitions } from './transitions';
+import { loadKeepalivedConf } from '../config/keepalived';
+import type { KeepalivedConfig } from '../config/keepalived-types';
+import { createRtnl, type RtnlClient } from '../netlink/rtnl-client';
+import { createVrrpManager } from '../ha/vrrp/manager';
+import type { Clock } from '../util/clock';
+import type { Daemon } from './daemon';
 import { ensureConntrackEvents } from './sysctl';
 
 /** `-d`: re-spawn ourselves without -d, return once the child's control socket answers. */
@@ -54,6 +61,10 @@ function fail(message: string): number {
 export interface RunOptions {
   /** Serve org.ctsync.Daemon1 on the system bus (DBUS_SYSTEM_BUS_ADDRESS when set). */
   dbus?: boolean;
+  /** keepalived.conf (VRRP subset) for the embedded VRRP speaker. */
+  vrrpConfig?: string;
+  /** Elect over UDP heartbeats on the sync link instead of VRRP multicast. */
+  heartbeat?: boolean;
 }
 
 export async function runDaemon(configFile: string, runOpts: RunOptions = {}): Promise<number> {
@@ -62,6 +73,14 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
   if (hasErrors(loaded.diagnostics)) return fail(`invalid configuration ${configFile}`);
   const config = loaded.config;
   if (!config.sync) return fail(`${configFile}: no Sync section, nothing to replicate`);
+  let vrrp: KeepalivedConfig | undefined;
+  if (runOpts.vrrpConfig !== undefined) {
+    const k = loadKeepalivedConf(runOpts.vrrpConfig);
+    for (const d of k.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+    if (hasErrors(k.diagnostics)) return fail(`invalid VRRP configuration ${runOpts.vrrpConfig}`);
+    if (k.config.instances.length === 0) return fail(`${runOpts.vrrpConfig}: no vrrp_instance`);
+    vrrp = k.config;
+  }
   const logFile = config.general.logFile ?? undefined;
   const logger: Logger = createLogger({ file: logFile, pretty: logFile ? false : undefined });
   for (const d of loaded.diagnostics) logger.warn({ file: d.file, line: d.line }, d.message);
@@ -79,6 +98,7 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
   const table = createKernelTable({ logger, eventRcvbuf: config.general.netlinkBufferSize });
   const lifecycleRef: { stop?: (r: string) => Promise<void> } = {};
   let dbusSvc: { stop(): Promise<void> | void } | undefined;
+  let ha: { stop(): Promise<void> } | undefined;
   const daemon = createDaemon({
     config,
     table,
@@ -113,6 +133,8 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
     env: process.env,
     pid: process.pid,
     async onStop() {
+      // Graceful: VRRP priority 0 first, so the peer takes over at once.
+      await ha?.stop();
       await dbusSvc?.stop();
       await server.close();
       await daemon.stop();
@@ -126,6 +148,7 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
     await transport.open();
     await daemon.start();
     await server.listen();
+    if (vrrp !== undefined) ha = await startHa(vrrp, daemon, clock, logger, runOpts.heartbeat === true);
     if (runOpts.dbus) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { startDbusService } = require('../dbus/service') as typeof import('../dbus/service');
@@ -144,6 +167,34 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
   logger.info({ config: configFile, socket: config.general.unixPath, pid: process.pid }, 'ctsyncd ready');
   await lifecycle.stopped;
   return 0;
+}
+
+async function startHa(config: KeepalivedConfig, daemon: Daemon, clock: Clock, logger: Logger, heartbeat: boolean): Promise<{ stop(): Promise<void> }> {
+  const rtnl = createRtnl({ logger, clock });
+  if ('code' in rtnl && typeof (rtnl as { listLinks?: unknown }).listLinks !== 'function') {
+    throw new Error(`rtnetlink: ${(rtnl as { code: string }).code}`);
+  }
+  const client = rtnl as RtnlClient;
+  const hooks = createTransitions({ api: daemon.api, clock, logger, setState: (s, steps) => daemon.setState(s, steps) });
+  const manager = createVrrpManager({
+    config,
+    clock,
+    random: Math.random,
+    logger,
+    rtnl: client,
+    hooks,
+    ...(heartbeat ? { transport: 'heartbeat' as const } : {}),
+  });
+  const failed = await manager.start();
+  for (const f of failed) logger.error({ instance: f.instance, code: f.error.code, msg: f.error.message }, 'VRRP instance not started');
+  if (failed.length === config.instances.length) throw new Error(`no VRRP instance could start (${failed.map((f) => `${f.instance}: ${f.error.code} ${f.error.message ?? ''}`).join('; ')})`);
+  logger.info({ instances: config.instances.length - failed.length }, 'embedded VRRP started');
+  return {
+    async stop() {
+      await manager.stop();
+      client.close();
+    },
+  };
 }
 
 function openTransport(sync: NonNullable<Parameters<typeof transportSpecs>[0]>, clock: ReturnType<typeof systemClock>, logger: Logger): Transport | string {

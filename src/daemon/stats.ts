@@ -17,6 +17,8 @@ export interface StatsSources {
   uptimeSeconds: () => number;
   netlinkBufferSize: number;
   externalDisabled: boolean;
+  /** Active sync link as conntrackd names it: protocol ('UDP', 'TCP', 'multicast') and Interface. */
+  linkName: { proto: string; device: string };
 }
 
 function counters(s: CacheStats): CacheCounters {
@@ -49,11 +51,11 @@ function detail(name: CacheName, s: CacheStats): CacheDetail {
   };
 }
 
-function link(t: Transport): LinkStats {
+function link(t: Transport, name: { proto: string; device: string }): LinkStats {
   const s = t.stats();
   return {
-    proto: t.name,
-    device: t.name,
+    proto: name.proto,
+    device: name.device,
     running: true,
     active: true,
     bytesSent: s.sentBytes,
@@ -83,7 +85,7 @@ export function buildStats(section: StatsSection, src: StatsSources): StatsResul
         internal: counters(src.internal.ct.stats()),
         ...(src.externalDisabled ? {} : { external: counters(src.external.ct.stats()) }),
         traffic: { bytes: ts.sentBytes + ts.recvBytes, packets: ts.sentDatagrams + ts.recvDatagrams },
-        link: link(src.transport),
+        link: link(src.transport, src.linkName),
         messages: { malformed: sum(rej), lost: e.modeStats['lost'] ?? e.modeStats['gaps'] ?? 0 },
       };
     }
@@ -101,7 +103,7 @@ export function buildStats(section: StatsSection, src: StatsSources): StatsResul
         },
         send: { malformed: e.sent.oversize },
         seq: { lost: e.modeStats['lost'] ?? 0, before: e.modeStats['duplicates'] ?? 0 },
-        link: link(src.transport),
+        link: link(src.transport, src.linkName),
       };
     case 'cache':
       return {
@@ -140,7 +142,7 @@ export function buildStats(section: StatsSection, src: StatsSources): StatsResul
       };
     }
     case 'link':
-      return { kind: 'link', links: [link(src.transport)] };
+      return { kind: 'link', links: [link(src.transport, src.linkName)] };
     case 'rsqueue':
       return { kind: 'rsqueue', entries: [] };
     case 'queue':
@@ -149,6 +151,7 @@ export function buildStats(section: StatsSection, src: StatsSources): StatsResul
         allocatedNodes: e.queue.outgoing + e.queue.resend,
         queues: [
           { name: 'txqueue', current: e.queue.outgoing, max: 0, noSpace: 0 },
+          { name: 'errorq', current: 0, max: 0, noSpace: 0 },
           { name: 'rsqueue', current: e.queue.resend, max: 0, noSpace: e.modeStats['overflows'] ?? 0 },
         ],
       };

@@ -165,14 +165,14 @@ describe.skipIf(!ready)('conntrackd command-line flags on a running ctsyncd pair
   // conntrackd prints "UDP traffic (active device=sync0):" (protocol in upper
   // case, the Interface of the UDP block). Same in -s network, -s ct and -s link
   // ("udp traffic device=udp status=RUNNING role=ACTIVE:").
-  it.fails('-s / -s link: the channel line names UDP and the sync interface like conntrackd', () => {
+  it('-s / -s link: the channel line names UDP and the sync interface like conntrackd', () => {
     expect(ours.ctl(ours.a, ['-s']).stdout).toContain('UDP traffic (active device=sync0):');
     expect(ours.ctl(ours.a, ['-s', 'link']).stdout).toContain('UDP traffic device=sync0 status=RUNNING role=ACTIVE:');
   });
 
-  // BUG (src/daemon/stats.ts, case 'queue'): FTFW's conntrackd lists three
+  // FTFW: conntrackd lists three
   // queues (txqueue, errorq, rsqueue); ctsyncd prints no "queue errorq:" block.
-  it.fails('-s queue: same queues as conntrackd (txqueue, errorq, rsqueue)', () => {
+  it('-s queue: same queues as conntrackd (txqueue, errorq, rsqueue)', () => {
     const s = ours.ctl(ours.a, ['-s', 'queue']);
     expect(s.code).toBe(0);
     expect(skeleton(s.stdout)).toEqual(skeleton(ref.ctl(ref.a, ['-s', 'queue']).stdout));
