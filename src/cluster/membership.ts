@@ -78,6 +78,12 @@ export interface MemberState {
   knownEpoch: number[];
   knownNode: number[];
   peers: Map<number, PeerState>;
+  /**
+   * Peers (id -> incarnation) that were starting together with me when I
+   * turned active: they count in my view while still joining, so nodes
+   * started together do not first grab every bucket and hand them back.
+   */
+  cohort: Map<number, number>;
   stats: MemberStats;
 }
 
@@ -116,6 +122,7 @@ export function initialState(cfg: MemberConfig, incarnation: number, now: number
     knownEpoch: new Array<number>(cfg.buckets).fill(0),
     knownNode: new Array<number>(cfg.buckets).fill(0),
     peers: new Map(),
+    cohort: new Map(),
     stats: { received: 0, stale: 0, rejected: 0, peersUp: 0, peersDown: 0, acquired: 0, released: 0, reclaimed: 0 },
   };
 }
@@ -137,13 +144,18 @@ export function kernelMask(s: MemberState): number {
 /**
  * Sorted ids of the current view: me (unless leaving or left) and every live
  * peer that is neither joining nor leaving. A joining peer enters the views
- * once it turns active, so a restarted node's old buckets are taken over by
- * the others at once instead of waiting for its listen period.
+ * of active nodes once it turns active, so a restarted node's old buckets
+ * are taken over by the others at once instead of waiting for its listen
+ * period; peers that started with me (cohort) count while joining.
  */
 export function view(s: MemberState): number[] {
   const ids: number[] = [];
   if (s.phase === 'joining' || s.phase === 'active') ids.push(s.cfg.self);
-  for (const [id, p] of s.peers) if ((p.flags & (HB_FLAG_LEAVING | HB_FLAG_JOINING)) === 0) ids.push(id);
+  for (const [id, p] of s.peers) {
+    if ((p.flags & HB_FLAG_LEAVING) !== 0) continue;
+    if ((p.flags & HB_FLAG_JOINING) !== 0 && s.phase !== 'joining' && s.cohort.get(id) !== p.incarnation) continue;
+    ids.push(id);
+  }
   return ids.sort((a, b) => a - b);
 }
 
@@ -153,7 +165,15 @@ export function aim(s: MemberState): number {
 }
 
 function clone(s: MemberState): MemberState {
-  return { ...s, held: [...s.held], knownEpoch: [...s.knownEpoch], knownNode: [...s.knownNode], peers: new Map(s.peers), stats: { ...s.stats } };
+  return {
+    ...s,
+    held: [...s.held],
+    knownEpoch: [...s.knownEpoch],
+    knownNode: [...s.knownNode],
+    peers: new Map(s.peers),
+    cohort: new Map(s.cohort),
+    stats: { ...s.stats },
+  };
 }
 
 function higher(e1: number, n1: number, e2: number, n2: number): boolean {
@@ -218,11 +238,15 @@ function onTick(s: MemberState, now: number, out: MemberAction[]): void {
   for (const [id, p] of s.peers) {
     if (now - p.lastHeard > deadline) {
       s.peers.delete(id);
+      s.cohort.delete(id);
       s.stats.peersDown++;
       out.push({ type: 'peer-down', node: id, reason: 'timeout' });
     }
   }
-  if (s.phase === 'joining' && now - s.startedAt >= s.cfg.listenIntervals * s.cfg.intervalMs) s.phase = 'active';
+  if (s.phase === 'joining' && now - s.startedAt >= s.cfg.listenIntervals * s.cfg.intervalMs) {
+    s.phase = 'active';
+    for (const [id, p] of s.peers) if ((p.flags & HB_FLAG_JOINING) !== 0) s.cohort.set(id, p.incarnation);
+  }
   reconcile(s, out);
   if (s.phase !== 'left') send(s, out);
 }

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { takeover, selectFlows } from '../../../src/cluster/takeover';
+import { bucketOfRecord } from '../../../src/cluster/hash';
+import { fromList, has } from '../../../src/cluster/ranges';
+import { MemoryTable } from '../../../src/netlink/memory-table';
+import { makeFlows } from '../../../src/bench/flows';
+import type { CtRecord } from '../../../src/netlink/types';
+
+const N = 32;
+const SEED = 0x5eed;
+
+describe('cluster takeover', () => {
+  // 64 source hosts (makeFlows changes host every 60000 flows), 20 flows each.
+  const external: CtRecord[] = Array.from({ length: 64 }, (_, h) => makeFlows(20, { first: h * 60_000 })).flat();
+  const gained = fromList([3, 4, 17, 31]);
+
+  it('commits exactly the external flows of the gained buckets', async () => {
+    const table = new MemoryTable();
+    const r = await takeover({ table, external: () => external, buckets: N, seed: SEED, chunk: 100 }, gained);
+    const want = external.filter((x) => has(gained, bucketOfRecord(x, N, SEED) ?? -1));
+    expect(want.length).toBeGreaterThan(0);
+    expect(r).toEqual({ scanned: 1280, selected: want.length, committed: want.length, failed: {}, skipped: 0 });
+    const inKernel = await table.dump('ct');
+    expect(inKernel.length).toBe(want.length);
+    for (const x of inKernel) expect(has(gained, bucketOfRecord(x, N, SEED) ?? -1)).toBe(true);
+  });
+
+  it('no gained bucket: nothing written', async () => {
+    const table = new MemoryTable();
+    const r = await takeover({ table, external: () => external, buckets: N, seed: SEED }, 0);
+    expect(r.committed).toBe(0);
+    expect(table.size('ct')).toBe(0);
+  });
+
+  it('counts kernel refusals by errno and skips records it cannot hash', async () => {
+    let n = 0;
+    const table = new MemoryTable({ fault: () => (n++ % 2 === 0 ? 'ENOMEM' : null) });
+    const junk: CtRecord[] = [{ kind: 'ct', family: 2, attrs: Buffer.from([1, 2, 3]) }];
+    const r = await takeover({ table, external: () => [...junk, ...external], buckets: N, seed: SEED }, gained);
+    expect(r.skipped).toBe(1);
+    expect(r.failed.ENOMEM).toBe(Math.ceil(r.selected / 2));
+    expect(r.committed + (r.failed.ENOMEM ?? 0)).toBe(r.selected);
+  });
+
+  it('a failing table call is reported, not thrown', async () => {
+    const table = new MemoryTable();
+    table.create = async () => {
+      throw new Error('ETIMEDOUT');
+    };
+    const r = await takeover({ table, external: () => external, buckets: N, seed: SEED }, gained);
+    expect(r.error).toBe('ETIMEDOUT');
+    expect(r.committed).toBe(0);
+  });
+
+  it('copies records out of the cache (views may be reused)', () => {
+    const { picked } = selectFlows(external.slice(0, 500), 0xffffffff, N, SEED);
+    expect(picked.length).toBe(500);
+    expect(picked[0]?.attrs).not.toBe(external[0]?.attrs);
+    expect(picked[0]?.attrs).toEqual(external[0]?.attrs);
+  });
+});
