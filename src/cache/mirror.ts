@@ -65,6 +65,12 @@ export interface MirrorOptions {
   retryMs?: number;
   /** Socket receive buffer for the event subscription. */
   rcvbuf?: number;
+  /**
+   * True when a dumped record is the same entry state as the cached one (e.g.
+   * ignoring the timeout countdown); such records are not reported as changes
+   * by a resync. Default: byte equality.
+   */
+  same?: (cached: CtRecord, dumped: CtRecord) => boolean;
 }
 
 export interface Mirror {
@@ -268,6 +274,10 @@ class KernelMirror implements Mirror {
       if (!this.o.accept(rec)) {
         this.st.filtered++;
         continue;
+      }
+      if (this.o.same !== undefined) {
+        const cached = this.o.cache.get(key);
+        if (cached !== undefined && this.o.same(cached, rec)) continue;
       }
       this.upsert(key, rec, count, now);
     }

@@ -173,6 +173,10 @@ export function formatStatus(st: DaemonStatus, nowMs: number): string {
         ? `; expectations ${st.cache.internalExpect ?? 0}/${st.cache.externalExpect ?? 0}`
         : ''),
   ];
+  if (st.sync !== undefined) {
+    const keys = Object.keys(st.sync).filter((k) => (st.sync?.[k] ?? 0) !== 0).sort();
+    lines.push(`sync:     ${keys.length === 0 ? 'no events yet' : keys.map((k) => `${k}=${st.sync?.[k]}`).join(' ')}`);
+  }
   if (st.peers.length === 0) lines.push('peers:    none seen');
   for (const [i, p] of st.peers.entries()) {
     const seen = p.lastSeenSeconds !== undefined ? `, last seen ${p.lastSeenSeconds}s ago` : '';

@@ -151,11 +151,11 @@ export function createControlServer(opts: ControlServerOptions): ControlServer {
     counters.requests += 1;
     const req = parsed.request;
     const started = opts.clock.now();
-    log.info({ req, id: frame.id }, `control request ${req.cmd}`);
+    log.debug({ req, id: frame.id }, `control request ${req.cmd}`);
     try {
       const body = await run(sock, frame.id, req);
       await send(sock, FrameType.Response, frame.id, body);
-      log.info({ cmd: req.cmd, ms: Math.round(opts.clock.now() - started) }, `control request ${req.cmd} done`);
+      log.debug({ cmd: req.cmd, ms: Math.round(opts.clock.now() - started) }, `control request ${req.cmd} done`);
     } catch (e) {
       counters.failures += 1;
       const err = toControlError(e);

@@ -198,6 +198,8 @@ export interface DaemonStatus {
   peers: Array<{ address: string; state: string; lastSeenSeconds?: number }>;
   cache: { internal: number; external: number; internalExpect?: number; externalExpect?: number };
   lastTransition?: { from: HaState; to: HaState; atEpochMs: number; steps: TransitionStep[] };
+  /** Replication counters of the sync mode (FT-FW: nacksSent, nacksReceived, resends, duplicates, ...). */
+  sync?: Record<string, number>;
 }
 
 export interface DaemonApi {

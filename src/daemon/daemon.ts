@@ -12,6 +12,7 @@ import type { ConntrackdConfig, SyncConfig } from '../config/conntrackd-types';
 import { decodeExpectation } from '../netlink/ct/expect';
 import { tupleKey } from '../netlink/ct/key';
 import { peekFlow } from '../netlink/ct/peek';
+import { sameFlow } from '../netlink/ct/same';
 import { syncAttrs } from '../netlink/ct/sync-attrs';
 import type { KernelTable } from '../netlink/table';
 import type { CtKind, CtRecord } from '../netlink/types';
@@ -149,6 +150,8 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       rcvbuf: config.general.netlinkBufferSize,
       // Peers learn our table through FT-FW's reset/resync or a bulk send, not a burst of 'new'.
       emitInitial: false,
+      // A resync re-reads every entry; only real state changes go to the peers.
+      same: sameFlow,
     });
     m.onChange((c) => engine.local(c));
     mirrors.push(m);
@@ -286,6 +289,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
           externalExpect: external.expect.size,
         },
         lastTransition,
+        sync: { ...st.modeStats, rejected: Object.values(st.rejected).reduce((a, b) => a + b, 0) },
       };
     },
   };

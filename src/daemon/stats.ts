@@ -67,6 +67,11 @@ function link(t: Transport, name: { proto: string; device: string }): LinkStats 
   };
 }
 
+/** Messages detected missing: the mode's own count when it has one, else what FT-FW NACKed. */
+function lostMessages(m: Record<string, number>): number {
+  return m['lost'] ?? m['nackedMessages'] ?? m['nacksSent'] ?? 0;
+}
+
 function sum(obj: Record<string, number>): number {
   let n = 0;
   for (const v of Object.values(obj)) n += v;
@@ -86,7 +91,7 @@ export function buildStats(section: StatsSection, src: StatsSources): StatsResul
         ...(src.externalDisabled ? {} : { external: counters(src.external.ct.stats()) }),
         traffic: { bytes: ts.sentBytes + ts.recvBytes, packets: ts.sentDatagrams + ts.recvDatagrams },
         link: link(src.transport, src.linkName),
-        messages: { malformed: sum(rej), lost: e.modeStats['lost'] ?? e.modeStats['gaps'] ?? 0 },
+        messages: { malformed: sum(rej), lost: lostMessages(e.modeStats) },
       };
     }
     case 'network':
@@ -102,7 +107,7 @@ export function buildStats(section: StatsSection, src: StatsSources): StatsResul
           badSize: rej['EBADLEN'] ?? 0,
         },
         send: { malformed: e.sent.oversize },
-        seq: { lost: e.modeStats['lost'] ?? 0, before: e.modeStats['duplicates'] ?? 0 },
+        seq: { lost: lostMessages(e.modeStats), before: e.modeStats['duplicates'] ?? 0 },
         link: link(src.transport, src.linkName),
       };
     case 'cache':

@@ -67,14 +67,13 @@ describe.skipIf(!isRoot())('FT-FW under random loss', () => {
       expect(net2.seq.before).toBeGreaterThan(0);
     }, 150_000);
 
-    // BUG (daemon stats, src/daemon/stats.ts): `-s network` "seq lost" and the
-    // general "Lost msgs" read modeStats['lost'] / ['gaps'], which FT-FW does not
-    // have (it counts nacksSent, nacksReceived, resends, ...), so they stay 0 under
-    // loss, and no stats section or `status` exposes NACKs or resends at all.
-    // Flip to it() once the engine's FT-FW counters are exported.
-    it.fails('-s network reports the lost messages fw2 NACKed', async () => {
+    it('-s network reports the lost messages fw2 NACKed; status shows NACKs and resends', async () => {
       const net2 = await pair.stats('fw2', 'network');
       expect(net2.seq.lost).toBeGreaterThan(0);
+      const st1 = await pair.status('fw1');
+      const st2 = await pair.status('fw2');
+      expect(st2.sync?.['nacksSent'] ?? 0).toBeGreaterThan(0);
+      expect(st1.sync?.['resends'] ?? 0).toBeGreaterThan(0);
     });
   });
 });
