@@ -26,6 +26,7 @@ import { loadKeepalivedConf } from '../config/keepalived';
 import type { KeepalivedConfig } from '../config/keepalived-types';
 import { createRtnl, type RtnlClient } from '../netlink/rtnl-client';
 import { createVrrpManager } from '../ha/vrrp/manager';
+import { createNotifier as createNotifyScripts } from '../ha/notify';
 import type { Clock } from '../util/clock';
 import type { Daemon } from './daemon';
 import { ensureConntrackEvents } from './sysctl';
@@ -183,6 +184,8 @@ async function startHa(config: KeepalivedConfig, daemon: Daemon, clock: Clock, l
     logger,
     rtnl: client,
     hooks,
+    // keepalived's notify_* scripts of the config run as under keepalived.
+    notifier: createNotifyScripts({ clock, logger }),
     ...(heartbeat ? { transport: 'heartbeat' as const } : {}),
   });
   const failed = await manager.start();
