@@ -6,18 +6,21 @@
  *     chain prerouting {
  *       type filter hook prerouting priority -150; policy accept;
  *       iifname != { "lan0", "wan0" } accept
- *       jhash ct original saddr mod 32 seed 0x5eed { 0, 1, 2 } accept
+ *       jhash ct original ip saddr mod 32 seed 0x5eed { 0, 1, 2 } accept
  *       drop
  *     }
  *   }
  *
- * `jhash ct original saddr mod N seed S` is the expression iptables-nft
+ * `jhash ct original ip saddr mod N seed S` is the expression iptables-nft
  * itself uses for `-m cluster --cluster-total-nodes N --cluster-hash-seed S`
  * (xt_cluster), and the same function as src/cluster/hash.ts. Priority -150
  * (mangle) runs after conntrack (-200), so the entry exists; a packet of a
  * flow not ours is dropped before its entry is confirmed, so the entry
  * never enters this node's table. Packets without an entry (invalid) are
  * dropped too: no node forwards what it cannot track.
+ *
+ * The family is spelled out (`ct original ip saddr`): nft 1.0.6 accepts the
+ * bare `ct original saddr` but then aborts when it lists the ruleset.
  *
  * Every update replaces the whole table in one nft transaction (atomic).
  */
@@ -56,7 +59,7 @@ function chain(o: ClusterRuleOptions, mask: number, v6: boolean): string {
   }
   const list = toList(mask & fullMask(o.buckets));
   if (list.length > 0) {
-    lines.push(`    jhash ct original saddr mod ${o.buckets} seed 0x${(o.seed >>> 0).toString(16)} { ${list.join(', ')} } accept`);
+    lines.push(`    jhash ct original ${v6 ? 'ip6' : 'ip'} saddr mod ${o.buckets} seed 0x${(o.seed >>> 0).toString(16)} { ${list.join(', ')} } accept`);
   }
   lines.push('    drop', '  }');
   return lines.join('\n');

@@ -223,6 +223,10 @@ describe.skipIf(!ok)('active-active cluster on the kernel (3 nodes, shared MAC, 
   it('three nodes converge to complete, disjoint, even buckets', async () => {
     await converged();
     expect(live().map((f) => f.node.held())).toEqual([0x3ff, 0x1ffc00, 0xffe00000]);
+    // The rule in force is listable and carries this node's buckets (node 1: 0-9).
+    expect(lab.exec(fws.get(1)?.ns ?? '', 'nft list table ip ctsync_cluster')).toContain(
+      'jhash ct original ip saddr mod 32 seed 0x5eed { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 } accept',
+    );
   });
 
   it('300 connections: each flow is tracked by exactly the node whose bucket (our hash) it falls in', async () => {
