@@ -10,6 +10,7 @@
  * by sequence number. The window size bounds how many error replies can queue
  * up on the socket at once (no ACK storm, no overrun).
  */
+import { endianness } from 'node:os';
 import type { BatchFailure } from './table';
 import type { CtRecord } from './types';
 import { NLM_F_ACK, NLM_F_REQUEST, NLMSG_HDRLEN, NLMSG_NOOP, writeHeader } from './nlmsg';
@@ -73,6 +74,32 @@ const REQ_HDRLEN = NLMSG_HDRLEN + NFGENMSG_LEN;
 
 function nextSeqOf(seq: number): number {
   return (seq + 1) >>> 0;
+}
+
+const HOST_LE = endianness() === 'LE';
+
+/** u32 in host order (nlmsghdr fields), byte by byte: Buffer's writers validate through calls V8 does not inline. */
+function putHostU32(b: Buffer, o: number, v: number): void {
+  const x = v >>> 0;
+  b[o + (HOST_LE ? 0 : 3)] = x & 0xff;
+  b[o + (HOST_LE ? 1 : 2)] = (x >>> 8) & 0xff;
+  b[o + (HOST_LE ? 2 : 1)] = (x >>> 16) & 0xff;
+  b[o + (HOST_LE ? 3 : 0)] = x >>> 24;
+}
+
+/**
+ * struct nlmsghdr {u32 len; u16 type; u16 flags; u32 seq; u32 pid} (host
+ * order, netlink.h) + struct nfgenmsg {u8 family; u8 version; be16 res_id}.
+ */
+function putRequestHead(b: Buffer, off: number, len: number, type: number, flags: number, seq: number, family: number): void {
+  putHostU32(b, off, len);
+  putHostU32(b, off + 4, HOST_LE ? (type & 0xffff) | ((flags & 0xffff) << 16) : ((type & 0xffff) << 16) | (flags & 0xffff));
+  putHostU32(b, off + 8, seq);
+  putHostU32(b, off + 12, 0);
+  b[off + NLMSG_HDRLEN] = family;
+  b[off + NLMSG_HDRLEN + 1] = NFNETLINK_V0;
+  b[off + NLMSG_HDRLEN + 2] = 0;
+  b[off + NLMSG_HDRLEN + 3] = 0;
 }
 
 /** Extra bytes per request in the first guess of a window's size (create may add NAT, status, timeout). */
@@ -139,10 +166,7 @@ export function planBatch(
       const size = requestSize(alen);
       const b = room(size, index);
       const end = direct.write(rec, b, off + REQ_HDRLEN);
-      writeHeader(b, off, { len: REQ_HDRLEN + alen, type: direct.type, flags: direct.flags | NLM_F_REQUEST, seq, pid: 0 });
-      b[off + NLMSG_HDRLEN] = rec.family;
-      b[off + NLMSG_HDRLEN + 1] = NFNETLINK_V0;
-      b.writeUInt16BE(0, off + NLMSG_HDRLEN + 2); // res_id, be16
+      putRequestHead(b, off, REQ_HDRLEN + alen, direct.type, direct.flags | NLM_F_REQUEST, seq, rec.family);
       if (end < off + size) b.fill(0, end, off + size);
       off += size;
     } else {

@@ -21,7 +21,7 @@
  */
 import type { CtRecord } from '../types';
 import { NLA_HDRLEN, NLA_TYPE_MASK, nlaAlign } from './attr';
-import { be32, copyBytes, putBe32Attr, u16le } from './create-fast-bytes';
+import { be32, createCopier, putBe32Attr, u16le } from './create-fast-bytes';
 import { CTA, CTA_MAX_KNOWN, IPS, IPS_UNCHANGEABLE_MASK } from './consts';
 import {
   classifyProtoinfo,
@@ -96,6 +96,7 @@ export function createAttrWriter(mode: RewriteMode, opts: CreateOptions = {}): A
   const orig = newTupleScan();
   const reply = newTupleScan();
   const nat = newNatPlan();
+  const copier = createCopier();
   // Per record (set by measure):
   let origAt = -1;
   let origLen = 0;
@@ -209,15 +210,15 @@ export function createAttrWriter(mode: RewriteMode, opts: CreateOptions = {}): A
         if (runStart < 0) runStart = start;
         runEnd = off;
       } else if (runStart >= 0) {
-        w = copyBytes(buf, runStart, runEnd, out, w);
+        w = copier.copy(buf, runStart, runEnd, out, w);
         runStart = -1;
       }
     }
-    if (runStart >= 0) w = copyBytes(buf, runStart, runEnd, out, w);
+    if (runStart >= 0) w = copier.copy(buf, runStart, runEnd, out, w);
     if (create && replyAt >= 0) {
       if (replyKind === REPLY_FAST) w = writeInverted(buf, orig, reply, out, w);
       else if (replyKind === REPLY_BUF && replyBuf) w += replyBuf.copy(out, w);
-      else w = copyBytes(buf, replyAt - NLA_HDRLEN, replyAt + nlaAlign(replyLen), out, w);
+      else w = copier.copy(buf, replyAt - NLA_HDRLEN, replyAt + nlaAlign(replyLen), out, w);
     }
     if (status >= 0) {
       let st = (status & ~IPS_UNCHANGEABLE_MASK) | IPS.CONFIRMED;
