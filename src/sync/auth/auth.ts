@@ -6,11 +6,13 @@
  *  - HMAC-SHA256 with the current key; the previous key is still accepted
  *    (rotation). With `encrypt`, AES-256-GCM instead (payload hidden, header
  *    authenticated as AAD); both forms are accepted on receive.
- *  - Replay: each sender run has a 64-bit epoch (high word: wall-clock
- *    seconds at start, low word: random) and counts its datagrams. Per sender
- *    node the receiver keeps the newest epoch and a sliding window of counters;
- *    an older epoch, a counter below the window or one already seen is rejected.
- *    Window state changes only after the datagram authenticated.
+ *  - Replay: each sender run has a 64-bit epoch (top 48 bits: wall-clock ms
+ *    at start, low 16 bits: random) and counts its datagrams. Per source
+ *    address the receiver keeps the newest epoch and a sliding window of
+ *    counters that starts at the first counter it accepted; an older epoch, a
+ *    counter below the window or one already seen is rejected, and so is any
+ *    datagram of a (node, epoch) a source has moved away from (a replay
+ *    from another address). State changes only after the datagram authenticated.
  *  - Rejections are counted by reason and logged at most once per
  *    logIntervalMs per reason, with the sender and how many were not logged.
  * open() never throws.
@@ -48,7 +50,7 @@ export interface AuthStats {
   sealErrors: number;
   opened: number;
   rejected: Record<AuthRejectReason, number>;
-  /** Senders whose replay state is kept. */
+  /** Source addresses whose replay state is kept. */
   peers: number;
 }
 
@@ -65,8 +67,10 @@ export interface DatagramAuthOptions {
   randomU32?: () => number;
   /** Replay window, datagrams (power of two, 32..65536). Default 1024. */
   windowSize?: number;
-  /** Most senders tracked; the least recently heard is forgotten. Default 64. */
+  /** Most source addresses tracked; the least recently heard is forgotten. Default 64. */
   maxPeers?: number;
+  /** Superseded (node, epoch) pairs remembered. Default 1024. */
+  maxRetired?: number;
   /** At most one log line per reason per this many ms. Default 10000. */
   logIntervalMs?: number;
 }
@@ -82,6 +86,7 @@ export interface DatagramAuth {
 }
 
 interface PeerState {
+  node: number;
   epochHi: number;
   epochLo: number;
   window: ReplayWindow;
@@ -92,6 +97,10 @@ interface PeerState {
 
 function cmpEpoch(aHi: number, aLo: number, bHi: number, bLo: number): number {
   return aHi !== bHi ? aHi - bHi : aLo - bLo;
+}
+
+function epochKey(node: number, hi: number, lo: number): string {
+  return `${node}/${hi}/${lo}`;
 }
 
 function nonce(epochLo: number, counter: number): Buffer {
@@ -108,10 +117,12 @@ export function createDatagramAuth(opts: DatagramAuthOptions): DatagramAuth {
   const randomU32 = opts.randomU32 ?? (() => randomBytes(4).readUInt32BE(0));
   const windowSize = opts.windowSize ?? 1024;
   const maxPeers = opts.maxPeers ?? 64;
+  const maxRetired = opts.maxRetired ?? 1024;
+  const retired = new Set<string>();
   const logEvery = opts.logIntervalMs ?? 10_000;
   new ReplayWindow(windowSize); // validate the size up front
   let keys = opts.keys;
-  const peers = new Map<number, PeerState>();
+  const peers = new Map<string, PeerState>();
   const rejected = Object.fromEntries(AUTH_REJECT_REASONS.map((r) => [r, 0])) as Record<AuthRejectReason, number>;
   const logState = new Map<AuthRejectReason, { last: number; suppressed: number }>();
   let sealed = 0;
@@ -119,14 +130,17 @@ export function createDatagramAuth(opts: DatagramAuthOptions): DatagramAuth {
   let opened = 0;
 
   // Sender state.
-  let epochHi = Math.floor(wall() / 1000) >>> 0;
-  let epochLo = randomU32() >>> 0;
+  let epochHi = 0;
+  let epochLo = 0;
   let counter = 0;
   let sendAead: { node: number; keyId: number; key: Buffer } | null = null;
+  newEpoch();
 
+  /** Epoch = (ms since 1970) * 2^16 + 16 random bits, kept increasing. */
   function newEpoch(): void {
-    epochHi = Math.max(Math.floor(wall() / 1000), epochHi + 1) >>> 0;
-    epochLo = randomU32() >>> 0;
+    const ms = Math.max(Math.floor(wall()), epochHi * 0x1_0000 + (epochLo >>> 16) + 1);
+    epochHi = Math.floor(ms / 0x1_0000) >>> 0;
+    epochLo = (((ms % 0x1_0000) << 16) | (randomU32() & 0xffff)) >>> 0;
     counter = 0;
     sendAead = null;
   }
@@ -177,7 +191,7 @@ export function createDatagramAuth(opts: DatagramAuthOptions): DatagramAuth {
   }
 
   function peerAead(peer: PeerState | undefined, key: SyncKey, h: SealedHeader): Buffer {
-    const same = peer !== undefined && peer.epochHi === h.epochHi && peer.epochLo === h.epochLo;
+    const same = peer !== undefined && peer.node === h.node && peer.epochHi === h.epochHi && peer.epochLo === h.epochLo;
     const cached = same ? peer.aead.get(key.id) : undefined;
     if (cached) return cached;
     const k = aeadKey(key, h.node, h.epochHi, h.epochLo);
@@ -209,7 +223,8 @@ export function createDatagramAuth(opts: DatagramAuthOptions): DatagramAuth {
     const h = r.value;
     const key = findKey(h.keyId);
     if (key === undefined) return reject('unknown-key', `unknown key id ${h.keyId.toString(16)}`, from, h.node);
-    const peer = peers.get(h.node);
+    const peer = peers.get(from);
+    if (retired.has(epochKey(h.node, h.epochHi, h.epochLo))) return reject('replay', 'datagram of a superseded sender epoch', from, h.node);
     if (peer !== undefined) {
       const c = cmpEpoch(h.epochHi, h.epochLo, peer.epochHi, peer.epochLo);
       if (c < 0) return reject('replay', 'datagram from an older sender epoch', from, h.node);
@@ -220,32 +235,42 @@ export function createDatagramAuth(opts: DatagramAuthOptions): DatagramAuth {
     }
     const payload = verify(buf, h, key, peer, from);
     if (!Buffer.isBuffer(payload)) return payload;
-    const state = track(peer, h);
+    const state = track(from, peer, h);
     state.window.mark(h.counter);
     opened++;
     return { ok: true, datagram: plainFromSealed(buf, h, payload), node: h.node, keyId: h.keyId };
   }
 
-  /** The peer's state for this (authenticated) datagram's epoch. */
-  function track(peer: PeerState | undefined, h: SealedHeader): PeerState {
+  /** The source's state for this (authenticated) datagram's epoch. */
+  function track(from: string, peer: PeerState | undefined, h: SealedHeader): PeerState {
     const now = opts.clock.now();
-    if (peer !== undefined && peer.epochHi === h.epochHi && peer.epochLo === h.epochLo) {
+    if (peer !== undefined && peer.node === h.node && peer.epochHi === h.epochHi && peer.epochLo === h.epochLo) {
       peer.lastSeen = now;
       return peer;
     }
-    if (peer === undefined && peers.size >= maxPeers) forgetOldest();
-    const st: PeerState = { epochHi: h.epochHi, epochLo: h.epochLo, window: new ReplayWindow(windowSize), lastSeen: now, aead: new Map() };
-    peers.set(h.node, st);
+    if (peer !== undefined) retire(epochKey(peer.node, peer.epochHi, peer.epochLo));
+    else if (peers.size >= maxPeers) forgetOldest();
+    const window = new ReplayWindow(windowSize, h.counter);
+    const st: PeerState = { node: h.node, epochHi: h.epochHi, epochLo: h.epochLo, window, lastSeen: now, aead: new Map() };
+    peers.set(from, st);
     return st;
   }
 
+  function retire(k: string): void {
+    retired.add(k);
+    if (retired.size > maxRetired) {
+      const first = retired.values().next();
+      if (!first.done) retired.delete(first.value);
+    }
+  }
+
   function forgetOldest(): void {
-    let oldest: number | undefined;
+    let oldest: string | undefined;
     let at = Infinity;
-    for (const [node, p] of peers) {
+    for (const [from, p] of peers) {
       if (p.lastSeen < at) {
         at = p.lastSeen;
-        oldest = node;
+        oldest = from;
       }
     }
     if (oldest !== undefined) peers.delete(oldest);

@@ -6,7 +6,7 @@
  * the engine; they are counted in recvErrors (and by reason in auth.stats()).
  */
 import type { Transport, TransportStats } from '../../transport/types';
-import type { DatagramAuth } from './auth';
+import type { AuthStats, DatagramAuth } from './auth';
 
 export interface AuthTransport extends Transport {
   readonly auth: DatagramAuth;
@@ -45,4 +45,10 @@ export function authTransport(inner: Transport, auth: DatagramAuth): AuthTranspo
       return { ...s, sendErrors: s.sendErrors + sealFailures, recvErrors: s.recvErrors + rejectedCount };
     },
   };
+}
+
+/** The auth statistics of a transport built by authTransport(), or undefined (no Sync/Auth). */
+export function authStatsOf(t: Transport): AuthStats | undefined {
+  const a = (t as Partial<AuthTransport>).auth;
+  return a !== undefined && typeof a.stats === 'function' ? a.stats() : undefined;
 }

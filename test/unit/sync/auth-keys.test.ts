@@ -94,6 +94,9 @@ describe('replay window', () => {
     expect(w.check(2 ** 40 + 5)).toBe('duplicate');
     expect(w.check(2 ** 40 + 4)).toBe('ok');
     expect(() => new ReplayWindow(100)).toThrow(RangeError);
+    const late = new ReplayWindow(64, 1000);
+    expect(late.check(999)).toBe('too-old');
+    expect(late.check(1000)).toBe('ok');
   });
 });
 

@@ -133,6 +133,7 @@ describe.each([false, true])('sealed datagrams (encrypt %s)', (encrypt) => {
     const tx = mk({ encrypt });
     const rx = mk({ encrypt, windowSize: 32 });
     const d = Array.from({ length: 40 }, (_, i) => mustSeal(tx, plainDatagram(i + 1)));
+    expect(rx.open(d[0] as Buffer, 'x').ok).toBe(true);
     expect(rx.open(d[39] as Buffer, 'x').ok).toBe(true);
     expect(rx.open(d[8] as Buffer, 'x').ok).toBe(true); // 39 - 8 = 31 < 32: inside
     expect(rx.open(d[7] as Buffer, 'x')).toMatchObject({ ok: false, reason: 'replay' });
@@ -148,6 +149,28 @@ describe.each([false, true])('sealed datagrams (encrypt %s)', (encrypt) => {
     const run2 = mk({ encrypt, wallClock: () => now });
     expect(rx.open(mustSeal(run2, plainDatagram(1)), 'x').ok).toBe(true);
     expect(rx.open(old[1] as Buffer, 'x')).toMatchObject({ ok: false, reason: 'replay' });
+  });
+
+  it('a receiver joining late does not take the datagrams it missed from a replayer', () => {
+    const tx = mk({ encrypt });
+    const rx = mk({ encrypt });
+    const d = Array.from({ length: 5 }, (_, i) => mustSeal(tx, plainDatagram(i + 1)));
+    expect(rx.open(d[3] as Buffer, 'x').ok).toBe(true);
+    for (const i of [0, 1, 2]) expect(rx.open(d[i] as Buffer, 'x')).toMatchObject({ ok: false, reason: 'replay' });
+    expect(rx.open(d[4] as Buffer, 'x').ok).toBe(true);
+  });
+
+  it('a restarted sender with a new node id supersedes the old one; the old run replayed from elsewhere is rejected', () => {
+    let now = 1_700_000_000_000;
+    const rx = mk({ encrypt });
+    const run1 = mk({ encrypt, wallClock: () => now });
+    const old = [1, 2, 3].map((i) => mustSeal(run1, plainDatagram(i, 111)));
+    expect(rx.open(old[0] as Buffer, '192.0.2.1').ok).toBe(true);
+    now += 1;
+    const run2 = mk({ encrypt, wallClock: () => now });
+    expect(rx.open(mustSeal(run2, plainDatagram(1, 222)), '192.0.2.1').ok).toBe(true);
+    expect(rx.open(old[1] as Buffer, '192.0.2.1')).toMatchObject({ ok: false, reason: 'replay' });
+    expect(rx.open(old[2] as Buffer, '192.0.2.99')).toMatchObject({ ok: false, reason: 'replay' });
   });
 
   it('rejects a plain (version 1) datagram as unsigned', () => {
