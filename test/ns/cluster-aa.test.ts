@@ -1,6 +1,7 @@
 /**
  * Active-active on the real kernel: 3 firewall namespaces behind a switch
- * namespace share one IP and one MAC on each side; the nft rules of
+ * namespace share one IP and one MAC on each side (a unicast MAC flooded by
+ * a bridge without learning, or a multicast MAC); the nft rules of
  * src/cluster/kernel.ts let each forward only its buckets. A client with 64
  * source addresses opens 300 TCP connections through the cluster IP.
  *
@@ -85,7 +86,12 @@ interface Fw {
   transport: { up: boolean };
 }
 
-describe.skipIf(!ok)('active-active cluster on the kernel (3 nodes, shared MAC, nft jhash rules)', () => {
+type MacMode = 'shared unicast MAC' | 'multicast MAC';
+const LAN_MCAST = '01:00:5e:00:02:01';
+const WAN_MCAST = '01:00:5e:00:33:01';
+
+describe.skipIf(!ok).each<MacMode>(['shared unicast MAC', 'multicast MAC'])('active-active cluster on the kernel (3 nodes, %s, nft jhash rules)', (mode) => {
+  const mcast = mode === 'multicast MAC';
   const lab = new Lab('cl');
   const hub = new Hub(true);
   const clock = systemClock();
@@ -115,8 +121,10 @@ describe.skipIf(!ok)('active-active cluster on the kernel (3 nodes, shared MAC, 
     lab.exec(
       ns,
       [
-        'ip link set lan down && ip link set lan address 02:00:00:00:02:01 && ip link set lan up',
-        'ip link set wan down && ip link set wan address 02:00:00:00:33:01 && ip link set wan up',
+        mcast
+          ? `ip maddr add ${LAN_MCAST} dev lan && ip maddr add ${WAN_MCAST} dev wan`
+          : 'ip link set lan down && ip link set lan address 02:00:00:00:02:01 && ip link set lan up && ' +
+            'ip link set wan down && ip link set wan address 02:00:00:00:33:01 && ip link set wan up',
         'ip addr add 192.0.2.1/24 dev lan && ip addr add 198.51.100.1/24 dev wan',
         'sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0',
       ].join(' && '),
@@ -133,7 +141,7 @@ describe.skipIf(!ok)('active-active cluster on the kernel (3 nodes, shared MAC, 
 `,
     });
     lab.exec(ns, 'sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0');
-    const rules = createClusterRules({ buckets: N, seed: SEED, interfaces: ['lan', 'wan'] }, nftRunner(ns));
+    const rules = createClusterRules({ buckets: N, seed: SEED, interfaces: ['lan', 'wan'], multicastMac: mcast }, nftRunner(ns));
     const table = createKernelTable({ netns: lab.nsPath(ns), logger: log });
     const transport = hub.join(`203.0.113.${id}`);
     const fw: Fw = { id, ns, table, external: [], transport, node: undefined as unknown as ClusterNode };
@@ -195,7 +203,7 @@ describe.skipIf(!ok)('active-active cluster on the kernel (3 nodes, shared MAC, 
 
   beforeAll(async () => {
     sw = lab.netns('sw');
-    lab.exec(sw, 'ip link add brl type bridge && ip link add brw type bridge && ip link set brl up && ip link set brw up');
+    lab.exec(sw, 'ip link add brl type bridge mcast_snooping 0 && ip link add brw type bridge mcast_snooping 0 && ip link set brl up && ip link set brw up');
     cli = lab.netns('c');
     const srv = lab.netns('s');
     bridgePort(cli, 'eth0', 'lc', 'brl');
@@ -203,6 +211,11 @@ describe.skipIf(!ok)('active-active cluster on the kernel (3 nodes, shared MAC, 
     const addrs = Array.from({ length: 64 }, (_, i) => `ip addr add 192.0.2.${100 + i}/24 dev eth0`).join(' && ');
     lab.exec(cli, `${addrs} && ip route add default via 192.0.2.1`);
     lab.exec(srv, 'ip addr add 198.51.100.10/24 dev eth0 && ip route add default via 198.51.100.1');
+    if (mcast) {
+      // Stands in for ARP replies carrying the multicast MAC (arptables mangle in xt_cluster's docs).
+      lab.exec(cli, `ip neigh replace 192.0.2.1 lladdr ${LAN_MCAST} dev eth0 nud permanent`);
+      lab.exec(srv, `ip neigh replace 198.51.100.1 lladdr ${WAN_MCAST} dev eth0 nud permanent`);
+    }
     const server = new LineProc(spawnIn(srv, SERVER));
     await server.next('listening');
     client = new LineProc(spawnIn(cli, CLIENT));
