@@ -62,14 +62,24 @@ export interface FtfwOptions {
   ackWindowSize: number;
   /** Acknowledge at most this long after the first unacknowledged delivery. Default 20. */
   ackDelayMs: number;
-  /** Minimum interval between NACK rounds for one peer. Default 50. */
+  /** A missing message is NACKed again no sooner than this (or 2x the observed repair time, if longer). Default 50. */
   nackIntervalMs: number;
   /** ALIVE (and HELLO retry) interval. Default 500. */
   aliveIntervalMs: number;
   /** Out-of-order messages buffered per peer; further ones are dropped and NACKed later. Default 16384. */
   recvWindow: number;
-  /** Most NACK ranges sent per round. Default 64. */
+  /** Most NACK ranges sent per peer per tick. Default 64. */
   maxNackRanges: number;
+  /** Retransmission timeout bounds and start value (ms); RTO = SRTT + 4 RTTVAR (RFC 6298). Defaults 20, 1000, 100. */
+  minRtoMs: number;
+  maxRtoMs: number;
+  initialRtoMs: number;
+  /** Congestion window (messages in flight): floor, ceiling (0 = recvWindow), start. Defaults 256, 0, 1024. */
+  minWindow: number;
+  maxWindow: number;
+  initialWindow: number;
+  /** Window growth per window of acknowledged messages once past slow start. Default 64. */
+  additiveIncrease: number;
 }
 
 /** ALARM options; conntrackd.conf names in brackets. */

@@ -1,27 +1,57 @@
 /**
- * FT-FW sending side: one sequence space per engine epoch, a bounded resend
- * queue of every unacknowledged data message, cumulative ACKs per peer,
- * retransmission on NACK, ALIVE when idle or while messages are unacked, and
- * stream RESET (+ bulk resync) when a peer needs messages no longer held
- * (resend queue overflow) or greets us with HELLO.
+ * FT-FW sending side: one sequence space per engine epoch and a bounded queue
+ * of every unacknowledged data message (sent or still waiting to be sent).
+ *
+ * Flow control (see ftfw-flow.ts): at most `window` messages are in flight
+ * (sent, not yet acknowledged by every known peer); the window grows on clean
+ * ACKs and halves on loss. New data beyond the window waits in the queue and
+ * is released by ACKs and ticks at a paced rate. A NACKed message is resent
+ * at most once per retransmission timeout (RTO, from ACK round trips): NACKs
+ * only mark messages as wanted, and due resends leave before new data, packed
+ * with it into full datagrams by the engine. When nothing is acknowledged for
+ * an RTO, one ALIVE asking for an ACK probes the peer (backing off), instead
+ * of blind retransmission. A peer that needs a message no longer held (queue
+ * overflow) or greets us with HELLO gets a stream RESET and a bulk resync.
  */
 import type { Counters, FtfwOptions, ModeContext } from '../mode';
 import { initialSeq, seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax } from '../seq';
 import { MsgFlag, type Message, type RangeMessage } from '../wire/types';
+import { CongestionWindow, Pacer, RttEstimator, type FlowOptions } from './ftfw-flow';
 
 /** Last cumulative ack of a peer in the current stream; null = known peer, nothing acked since the reset. */
 type Acked = number | null;
 
+interface Held {
+  msg: Message;
+  /** Time of the last transmission; -Infinity while never sent. */
+  at: number;
+  /** Transmissions so far. */
+  tries: number;
+}
+
 export class FtfwSender {
   private nextSeq: number;
+  /** Next sequence number to transmit for the first time. */
+  private sendNext: number;
   /** First sequence number of the current stream (set by the last RESET). */
   private base: number;
-  private readonly queue = new Map<number, Message>();
+  private readonly queue = new Map<number, Held>();
+  /** NACKed sequence numbers waiting for their resend (insertion order). */
+  private readonly wanted = new Set<number>();
   private readonly acked = new Map<string, Acked>();
   private readonly helloEpochs = new Map<string, number>();
+  private readonly rtt: RttEstimator;
+  private readonly cc: CongestionWindow;
+  private readonly pacer: Pacer;
+  /** Most messages in flight from the oldest unacknowledged one: what the receiver can buffer. */
+  private readonly flowLimit: number;
+  /** The congestion window (through the pacer) held data back since the last ACK. */
+  private windowLimited = false;
   private lastDataAt = Number.NEGATIVE_INFINITY;
   private lastAliveAt = Number.NEGATIVE_INFINITY;
   private lastResetSentAt = Number.NEGATIVE_INFINITY;
+  private lastProgressAt = 0;
+  private lastProbeAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly ctx: ModeContext,
@@ -30,35 +60,72 @@ export class FtfwSender {
   ) {
     this.nextSeq = initialSeq(ctx.random);
     this.base = this.nextSeq;
+    this.sendNext = this.nextSeq;
+    this.flowLimit = Math.max(1, Math.min(o.recvWindow, o.resendQueueSize));
+    const flow: FlowOptions = {
+      minRtoMs: o.minRtoMs,
+      maxRtoMs: o.maxRtoMs,
+      initialRtoMs: o.initialRtoMs,
+      minWindow: o.minWindow,
+      maxWindow: Math.max(o.minWindow, Math.min(o.maxWindow || o.recvWindow, o.recvWindow, o.resendQueueSize)),
+      initialWindow: o.initialWindow,
+      additiveIncrease: o.additiveIncrease,
+      tickMs: ctx.tickMs,
+    };
+    this.rtt = new RttEstimator(flow);
+    this.cc = new CongestionWindow(flow);
+    this.pacer = new Pacer(flow);
   }
 
-  /** Last assigned data sequence number (carried by every control message). */
+  /** Last sequence number put on the wire (carried by every control message). */
   last(): number {
-    return seqAdd(this.nextSeq, -1);
+    return seqAdd(this.sendNext, -1);
   }
 
   queueLength(): number {
     return this.queue.size;
   }
 
+  /** Messages assigned a sequence number but not sent yet (held back by the window or the pacer). */
+  unsent(): number {
+    return seqDiff(this.sendNext, this.nextSeq);
+  }
+
+  /** Room for bulk data: what the window can take soon, within the queue bound. */
   room(): number {
-    return Math.max(0, this.o.resendQueueSize - this.queue.size - this.o.ackWindowSize);
+    const queueRoom = this.o.resendQueueSize - this.queue.size - this.o.ackWindowSize;
+    return Math.max(0, Math.min(queueRoom, this.cc.window() - this.unsent()));
+  }
+
+  flowStats(): Record<string, number> {
+    return {
+      cwnd: this.cc.window(),
+      ssthresh: Math.round(this.cc.ssthresh),
+      rtoMs: Math.round(this.rtt.rto()),
+      srttMs: Math.round(this.rtt.srtt ?? -1),
+      inFlight: this.inFlight(),
+      unsent: this.unsent(),
+      wanted: this.wanted.size,
+    };
   }
 
   enqueue(msg: Message, now: number): void {
     msg.seq = this.nextSeq;
     this.nextSeq = seqAdd(this.nextSeq, 1);
-    this.queue.set(msg.seq, msg);
+    this.queue.set(msg.seq, { msg, at: Number.NEGATIVE_INFINITY, tries: 0 });
     if (this.queue.size > this.o.resendQueueSize) {
       const oldest = this.queue.keys().next();
-      if (!oldest.done) this.queue.delete(oldest.value);
+      if (!oldest.done) {
+        this.queue.delete(oldest.value);
+        this.wanted.delete(oldest.value);
+      }
       this.st.inc('overflows');
     }
     this.lastDataAt = now;
-    this.ctx.send(msg);
+    this.pump(now, false);
   }
 
-  onAck(peer: string, m: RangeMessage): void {
+  onAck(peer: string, m: RangeMessage, now: number): void {
     this.st.inc('acksReceived');
     const to = m.to;
     if (seqLt(to, seqAdd(this.base, -1)) || seqGt(to, this.last())) {
@@ -67,7 +134,8 @@ export class FtfwSender {
     }
     const prev = this.acked.get(peer);
     this.acked.set(peer, prev === undefined || prev === null ? to : seqMax(prev, to));
-    this.trim();
+    this.trim(now);
+    this.pump(now);
   }
 
   onNack(peer: string, m: RangeMessage, now: number): void {
@@ -78,6 +146,7 @@ export class FtfwSender {
       return;
     }
     const peerAcked = this.acked.get(peer) ?? null;
+    const sentTo = this.last();
     let needReset = false;
     let lost = false;
     for (let i = 0; i < n; i++) {
@@ -87,21 +156,26 @@ export class FtfwSender {
         needReset = true; // the peer missed our RESET
         continue;
       }
-      if (seqGt(s, this.last())) break;
-      const q = this.queue.get(s);
-      if (q === undefined) {
+      if (seqGt(s, sentTo)) {
+        this.st.inc('nackedUnsent');
+        break;
+      }
+      const h = this.queue.get(s);
+      if (h === undefined) {
         lost = true;
         continue;
       }
-      this.st.inc('resends');
-      this.ctx.send({ ...q, flags: q.flags | MsgFlag.RESEND });
+      if (this.wanted.has(s)) continue;
+      if (h.tries === 1 && this.cc.lost(s, sentTo)) this.st.inc('lossEvents');
+      this.wanted.add(s);
     }
     if (lost) {
       this.st.inc('lostOnNack');
       this.resetStream(now);
-    } else if (needReset && now - this.lastResetSentAt >= this.o.nackIntervalMs) {
-      this.sendReset(now);
+      return;
     }
+    if (needReset && now - this.lastResetSentAt >= this.o.nackIntervalMs) this.sendReset(now);
+    this.pump(now);
   }
 
   /** A HELLO from `peer` in epoch `epoch`: answer once per epoch with RESET + bulk, later HELLOs with RESET only. */
@@ -115,12 +189,15 @@ export class FtfwSender {
     this.resetStream(now, epoch);
   }
 
-  /** Start a new stream: drop the resend queue, tell peers where it starts, resend the whole table. */
+  /** Start a new stream: drop the queue, tell peers where it starts, resend the whole table. */
   resetStream(now: number, echo?: number): void {
     this.st.inc('resets');
     this.base = this.nextSeq;
+    this.sendNext = this.nextSeq;
     this.queue.clear();
+    this.wanted.clear();
     for (const p of this.acked.keys()) this.acked.set(p, null);
+    this.lastProgressAt = now;
     this.sendReset(now, echo);
     this.ctx.bulkSend();
   }
@@ -132,32 +209,115 @@ export class FtfwSender {
     this.ctx.send(m);
   }
 
-  /** Drop queued messages every known peer has acknowledged. */
-  private trim(): void {
+  /** Sent messages not yet acknowledged by every known peer. */
+  private inFlight(): number {
+    const first = this.queue.keys().next();
+    if (first.done || !seqLt(first.value, this.sendNext)) return 0;
+    return seqDiff(first.value, this.sendNext);
+  }
+
+  /** Drop queued messages every known peer has acknowledged; feed the RTT and the window. */
+  private trim(now: number, sampleRtt = true): void {
     let min: number | undefined;
     for (const a of this.acked.values()) {
       if (a === null) return;
       min = min === undefined || seqLt(a, min) ? a : min;
     }
     if (min === undefined) return;
-    for (const s of this.queue.keys()) {
+    const top = this.queue.get(min);
+    let n = 0;
+    let clean = true;
+    for (const [s, h] of this.queue) {
       if (!seqLe(s, min)) break;
+      if (h.tries !== 1) clean = false;
       this.queue.delete(s);
+      this.wanted.delete(s);
+      n++;
     }
+    if (n === 0) return;
+    // Karn's rule, widened: an ACK that covers a resend (it waited for a repair) gives no sample.
+    if (sampleRtt && clean && top !== undefined) this.rtt.sample(now - top.at);
+    this.cc.acked(n, min, this.windowLimited);
+    this.windowLimited = false;
+    this.rtt.progress();
+    this.lastProgressAt = now;
+  }
+
+  /** Put due resends, then new data, on the wire within the window and the pacer's budget. */
+  private pump(now: number, resends = true): void {
+    this.pacer.refill(now, this.cc.window(), this.rtt.srtt);
+    let budget = this.pacer.available();
+    if (resends && this.wanted.size > 0 && budget > 0) budget -= this.resend(now, budget);
+    let inFlight = this.inFlight();
+    let sent = 0;
+    while (seqLt(this.sendNext, this.nextSeq)) {
+      if (inFlight >= this.flowLimit) break; // the receiver's buffer (recvWindow) or the queue
+      if (sent >= budget) {
+        this.windowLimited = true;
+        break;
+      }
+      const s = this.sendNext;
+      this.sendNext = seqAdd(s, 1);
+      const h = this.queue.get(s);
+      if (h === undefined) continue; // dropped by an overflow: the peer will NACK it and get a RESET
+      if (inFlight === 0 && this.queue.keys().next().value === s) this.lastProgressAt = now;
+      h.at = now;
+      h.tries = 1;
+      inFlight++;
+      sent++;
+      this.ctx.send(h.msg);
+    }
+    this.pacer.take(sent);
+  }
+
+  /** Resend wanted messages whose last transmission is at least an RTO old; returns how many. */
+  private resend(now: number, budget: number): number {
+    const rto = this.rtt.rto();
+    let n = 0;
+    for (const s of this.wanted) {
+      if (n >= budget) break;
+      const h = this.queue.get(s);
+      if (h === undefined) {
+        this.wanted.delete(s);
+        continue;
+      }
+      if (h.tries > 1 && now - h.at < rto) continue; // resent recently: wait for its fate
+      this.wanted.delete(s);
+      h.at = now;
+      h.tries++;
+      n++;
+      this.st.inc('resends');
+      this.ctx.send({ ...h.msg, flags: h.msg.flags | MsgFlag.RESEND });
+    }
+    this.pacer.take(n);
+    return n;
   }
 
   tick(now: number): void {
+    this.pump(now);
+    if (this.inFlight() > 0 && now - this.lastProgressAt >= this.rtt.rto() && now - this.lastProbeAt >= this.rtt.rto()) {
+      // Nothing acknowledged for an RTO: ask for an ACK (the reply also NACKs what is missing).
+      this.rtt.expire();
+      this.lastProbeAt = now;
+      this.alive(now, true);
+      this.st.inc('probes');
+      return;
+    }
     if (now - this.lastAliveAt < this.o.aliveIntervalMs) return;
     const pending = this.queue.size > 0;
     if (!pending && now - this.lastDataAt < this.o.aliveIntervalMs) return;
+    this.alive(now, pending);
+  }
+
+  private alive(now: number, needAck: boolean): void {
     this.lastAliveAt = now;
     this.st.inc('alivesSent');
-    this.ctx.send({ type: 'alive', flags: pending ? MsgFlag.NEED_ACK : 0, seq: this.last() });
+    this.ctx.send({ type: 'alive', flags: needAck ? MsgFlag.NEED_ACK : 0, seq: this.last() });
   }
 
   forget(peer: string): void {
     this.acked.delete(peer);
     this.helloEpochs.delete(peer);
-    this.trim();
+    this.trim(this.lastProgressAt, false);
   }
 }

@@ -16,6 +16,13 @@ export const FTFW_DEFAULTS: FtfwOptions = {
   aliveIntervalMs: 500,
   recvWindow: 16_384,
   maxNackRanges: 64,
+  minRtoMs: 20,
+  maxRtoMs: 1_000,
+  initialRtoMs: 100,
+  minWindow: 256,
+  maxWindow: 0,
+  initialWindow: 1_024,
+  additiveIncrease: 64,
 };
 
 export const createFtfwMode: ModeFactory = (ctx, options): SyncMode => {
@@ -33,6 +40,9 @@ export const createFtfwMode: ModeFactory = (ctx, options): SyncMode => {
     'outOfWindow',
     'alivesSent',
     'hellosSent',
+    'lossEvents',
+    'probes',
+    'nacksSuppressed',
   ]);
   const tx = new FtfwSender(ctx, o, st);
   const control = (m: Message): void => {
@@ -69,7 +79,7 @@ export const createFtfwMode: ModeFactory = (ctx, options): SyncMode => {
       }
       switch (msg.type) {
         case 'ack':
-          tx.onAck(peer, msg);
+          tx.onAck(peer, msg, now);
           rx.onControl(peer, msg.seq, now);
           break;
         case 'nack':
@@ -103,6 +113,6 @@ export const createFtfwMode: ModeFactory = (ctx, options): SyncMode => {
       tx.forget(peer);
     },
     resendQueueLength: () => tx.queueLength(),
-    stats: () => ({ ...st.toJSON(), resendQueue: tx.queueLength(), buffered: rx.bufferedTotal() }),
+    stats: () => ({ ...st.toJSON(), ...tx.flowStats(), resendQueue: tx.queueLength(), buffered: rx.bufferedTotal() }),
   };
 };
