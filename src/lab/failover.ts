@@ -10,7 +10,7 @@ import { createLab, LAB_NET, type Lab } from './topology';
 import { startHa, type HaStack, type Variant } from './ha-stack';
 import { startStreams, fillFlows, type StreamRun } from './streams';
 import { analyzeStreams, type StreamRecord, type StreamVerdict } from './stream-stats';
-import { parseKeepalived, parseStepsLog, type StepMark } from './steps';
+import { parseCtsyncdLog, parseKeepalived, parseStepsLog, type StepMark } from './steps';
 import { INVALID_COUNTER_CMD, parseCounterPackets } from './ruleset';
 import { delay, pollUntil } from './shell';
 import type { Logger } from '../util/log';
@@ -29,6 +29,8 @@ export interface FailoverOptions {
   /** Observation after the crash, ms; default 5000. */
   observeMs?: number;
   advertInt?: number;
+  /** VRRP version; default 3 below 1 s advert interval, else 2. */
+  vrrpVersion?: 2 | 3;
   agentPath?: string;
   ctsyncdBin?: string;
   /** How long to wait for fw2 to hold every flow before the crash, ms; default 60 s. */
@@ -51,6 +53,10 @@ export interface FailoverResult {
   replicatedBeforeCrash: number | null;
   /** Forwarded packets fw2 dropped as INVALID after the crash. */
   fw2InvalidDrops: number | null;
+  /** VRRP advert interval of the run, seconds. */
+  advertInt: number;
+  /** `ctsyncd status` on fw2 at the end (ctsyncd-vrrp: the transition with its step timings), else null. */
+  fw2Status: string | null;
 }
 
 export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
@@ -64,7 +70,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     log.info({ variant: o.variant, tag: lab.tag }, 'lab built');
     ha = await startHa({
       lab, variant: o.variant, runDir: o.runDir, advertInt: o.advertInt, ctsyncdBin: o.ctsyncdBin,
-      maxFlows: o.flows, expectations: o.ftpHelper,
+      maxFlows: o.flows, expectations: o.ftpHelper, ...(o.vrrpVersion !== undefined ? { vrrpVersion: o.vrrpVersion } : {}),
     });
     log.info('HA stack settled: fw1 master, fw2 backup');
     let flowsCreated = 0;
@@ -100,9 +106,15 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     const invalidAfter = parseCounterPackets(lab.exec(lab.ns.fw2, INVALID_COUNTER_CMD, true));
     const verdicts = analyzeStreams(records, { at: crashAt, end: endAt });
     const fw2 = ha.nodes[1];
+    const embedded = o.variant === 'ctsyncd-vrrp';
+    const fw2Status = embedded ? ha.syncCli(1, 'status') : null;
+    // The daemon writes its log asynchronously: wait (bounded) for the MASTER transition's last line.
+    const daemonLog = (): string => (fw2.daemonLog !== null && fs.existsSync(fw2.daemonLog) ? fs.readFileSync(fw2.daemonLog, 'utf8') : '');
+    if (embedded) await pollUntil(() => parseCtsyncdLog(daemonLog(), 'fw2', crashAt).some((m) => m.label.endsWith('VIPs added')), 3000, 50);
     const steps: StepMark[] = [
       ...parseKeepalived(fw2.keepalivedLog, 'fw2', crashAt),
       ...parseStepsLog(fs.readFileSync(fw2.stepsLog, 'utf8'), 'fw2', crashAt),
+      ...(embedded ? parseCtsyncdLog(daemonLog(), 'fw2', crashAt) : []),
     ];
     const resumed = verdicts.filter((v) => v.stallTo !== null && v.stallFrom !== null && v.stallTo > crashAt);
     if (resumed.length > 0) {
@@ -125,6 +137,8 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       flowsCreated,
       replicatedBeforeCrash: replicated,
       fw2InvalidDrops: invalidAfter === null ? null : invalidAfter - invalidBefore,
+      advertInt: o.advertInt ?? 0.1,
+      fw2Status,
     };
     fs.mkdirSync(o.runDir, { recursive: true });
     fs.writeFileSync(path.join(o.runDir, 'result.json'), JSON.stringify(result));

@@ -18,11 +18,14 @@ export interface KeepalivedOptions {
   notify?: string;
   /** VRIDs of the LAN and WAN instances. */
   vrids?: [number, number];
+  /** VRRP version; default 3 when advertInt < 1, else 2. */
+  version?: 2 | 3;
 }
 
 export function keepalivedConf(o: KeepalivedOptions): string {
   const [lanId, wanId] = o.vrids ?? [51, 52];
-  const v3 = o.advertInt < 1;
+  const v3 = (o.version ?? (o.advertInt < 1 ? 3 : 2)) === 3;
+  if (!v3 && (o.advertInt < 1 || !Number.isInteger(o.advertInt))) throw new Error('VRRPv2 needs a whole advert_int (RFC 3768 §5.3.7)');
   const notify = o.notify
     ? [`  notify_master "${o.notify} primary"`, `  notify_backup "${o.notify} backup"`, `  notify_fault "${o.notify} fault"`]
     : [];

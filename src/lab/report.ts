@@ -1,6 +1,7 @@
 /** Readable text report of failover runs (pure). */
 import type { FailoverResult } from './failover';
 import type { Variant } from './ha-stack';
+import { formatSummary, summarize } from './summary';
 
 export const VARIANT_LABEL: Record<Variant, string> = {
   conntrackd: 'keepalived + conntrackd (FT-FW over UDP on the sync link)',
@@ -15,7 +16,7 @@ function kib(n: number): string {
 
 export function formatRun(r: FailoverResult): string {
   const lines: string[] = [];
-  lines.push(`== ${VARIANT_LABEL[r.variant]}`);
+  lines.push(`== ${VARIANT_LABEL[r.variant]} (VRRP advert ${r.advertInt} s)`);
   if (r.flowsCreated > 0 || r.replicatedBeforeCrash !== null) {
     const rep = r.replicatedBeforeCrash === null ? 'not replicated' : `${r.replicatedBeforeCrash} entries in fw2's external cache before the crash`;
     lines.push(`   background flows on fw1: ${r.flowsCreated}; ${rep}`);
@@ -31,6 +32,7 @@ export function formatRun(r: FailoverResult): string {
         : `longest stall ${v.stallMs} ms`;
     lines.push(`     stream ${String(v.id).padStart(2)}: ${state.padEnd(6)} ${kib(v.bytes).padStart(10)}, ${stall}`);
   }
+  lines.push(`   summary: ${formatSummary(summarize(r))}`);
   if (r.fw2InvalidDrops !== null) lines.push(`   fw2 dropped ${r.fw2InvalidDrops} forwarded packets as INVALID (unknown mid-stream TCP)`);
   return lines.join('\n');
 }

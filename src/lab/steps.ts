@@ -63,3 +63,63 @@ export function parseKeepalived(lines: Array<{ t: number; line: string }>, node:
   }
   return out;
 }
+
+interface DaemonLogLine {
+  time?: unknown;
+  msg?: unknown;
+  vrrp?: unknown;
+  to?: unknown;
+  reason?: unknown;
+  step?: unknown;
+  ms?: unknown;
+  ok?: unknown;
+  committed?: unknown;
+  steps?: unknown;
+}
+
+/**
+ * Transition steps of ctsyncd with its embedded VRRP, at or after `since`,
+ * from its JSON log (pino: one object per line, `time` in epoch ms):
+ *   `<inst>: BACKUP -> MASTER` (reason)      -> "VRRP advert timeout" (first, when the master-down timer fired), "VRRP <inst> MASTER"
+ *   `commit done` (committed)                -> "commit: N entries"
+ *   `transition step done` (step, ms)        -> "<step> done (N ms)"
+ *   `transition steps done` (vrrp, to MASTER, steps {beforeMaster, addVips, afterMaster})
+ *                                            -> "VRRP <inst> VIPs added" at time - afterMaster
+ * Lines that are not JSON are skipped (the log is ours, but tolerate a torn last line).
+ */
+export function parseCtsyncdLog(text: string, node: string, since: number): StepMark[] {
+  const out: StepMark[] = [];
+  let timeoutSeen = false;
+  for (const raw of text.split('\n')) {
+    if (!raw.startsWith('{')) continue;
+    let o: DaemonLogLine;
+    try {
+      o = JSON.parse(raw) as DaemonLogLine;
+    } catch {
+      continue;
+    }
+    const t = typeof o.time === 'number' ? o.time : NaN;
+    if (!(t >= since) || typeof o.msg !== 'string') continue;
+    const inst = typeof o.vrrp === 'string' ? o.vrrp : '';
+    if (inst !== '' && /^\w+: \w+ -> \w+$/.test(o.msg) && typeof o.to === 'string') {
+      if (!timeoutSeen && o.to === 'MASTER' && typeof o.reason === 'string' && /master down/.test(o.reason)) {
+        timeoutSeen = true;
+        out.push({ t, node, label: 'VRRP advert timeout' });
+      }
+      out.push({ t, node, label: `VRRP ${inst} ${o.to}` });
+    } else if (o.msg === 'commit done' && typeof o.committed === 'number') {
+      out.push({ t, node, label: `commit: ${o.committed} entries` });
+    } else if (o.msg === 'transition step done' && typeof o.step === 'string') {
+      out.push({ t, node, label: `${o.step} done (${typeof o.ms === 'number' ? o.ms : '?'} ms)` });
+    } else if (o.msg === 'transition step failed' && typeof o.step === 'string') {
+      out.push({ t, node, label: `${o.step} FAILED` });
+    } else if (o.msg === 'transition steps done' && o.to === 'MASTER' && typeof o.steps === 'object' && o.steps !== null) {
+      const st = o.steps as Record<string, unknown>;
+      if (typeof st.addVips === 'number') {
+        const after = typeof st.afterMaster === 'number' ? st.afterMaster : 0;
+        out.push({ t: Math.round(t - after), node, label: `VRRP ${inst} VIPs added` });
+      }
+    }
+  }
+  return out;
+}
