@@ -33,6 +33,8 @@ export interface ClusterNodeOptions {
   takeover?: (buckets: number) => Promise<void>;
   /** Make the kernel forward exactly `mask` (kernel.ts createClusterRules().apply). */
   applyMask: (mask: number) => Promise<void>;
+  /** Optional: after released buckets are closed in the kernel, e.g. releaseFlows (takeover.ts). */
+  released?: (buckets: number) => Promise<void>;
   /** Called after every state change (tests, status). */
   onChange?: (s: MemberState) => void;
 }
@@ -108,6 +110,12 @@ export function createClusterNode(o: ClusterNodeOptions): ClusterNode {
           } catch (e) {
             stats.applyFailures++;
             logger.warn({ err: String(e) }, 'cluster: kernel rule update failed');
+            return;
+          }
+          // Only what is still not ours once the rule is in force.
+          const gone = (a.buckets & ~kernelMask(st)) >>> 0;
+          if (o.released && gone !== 0) {
+            await o.released(gone).catch((e: unknown) => logger.warn({ err: String(e) }, 'cluster: cleanup of released flows failed'));
           }
         });
         break;

@@ -68,3 +68,31 @@ export async function takeover(o: TakeoverOptions, gained: number): Promise<Take
   }
   return res;
 }
+
+export interface ReleaseResult {
+  /** Kernel entries in the released buckets. */
+  selected: number;
+  deleted: number;
+  failed: Record<string, number>;
+  error?: string;
+}
+
+/**
+ * After a bucket moved away (and the rule no longer admits it): delete its
+ * flows from this node's kernel table, so the table holds only our flows
+ * and the sync engine stops announcing entries another node now owns.
+ */
+export async function releaseFlows(o: Pick<TakeoverOptions, 'table' | 'buckets' | 'seed'>, released: number): Promise<ReleaseResult> {
+  const res: ReleaseResult = { selected: 0, deleted: 0, failed: {} };
+  try {
+    const { picked } = selectFlows(await o.table.dump('ct'), released, o.buckets, o.seed);
+    res.selected = picked.length;
+    if (picked.length === 0) return res;
+    const r = await o.table.delete(picked);
+    res.deleted = r.ok;
+    for (const f of r.failed) res.failed[f.code] = (res.failed[f.code] ?? 0) + 1;
+  } catch (e) {
+    res.error = e instanceof Error ? e.message : String(e);
+  }
+  return res;
+}

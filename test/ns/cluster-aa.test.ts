@@ -17,7 +17,7 @@ import { Lab, have, isRoot, waitFor } from '../helpers/netns';
 import { Hub } from '../unit/cluster/hub';
 import { createClusterNode, type ClusterNode } from '../../src/cluster/driver';
 import { createClusterRules, nftRunner } from '../../src/cluster/kernel';
-import { takeover } from '../../src/cluster/takeover';
+import { releaseFlows, takeover } from '../../src/cluster/takeover';
 import { bucketOfText } from '../../src/cluster/hash';
 import { has, overlapping, targetAssignment, unowned } from '../../src/cluster/ranges';
 import { createKernelTable } from '../../src/netlink/kernel-table';
@@ -152,6 +152,10 @@ describe.skipIf(!ok).each<MacMode>(['shared unicast MAC', 'multicast MAC'])('act
       clock,
       logger: log,
       applyMask: (m) => rules.apply(m),
+      released: async (gone) => {
+        const r = await releaseFlows({ table, buckets: N, seed: SEED }, gone);
+        if (r.error) throw new Error(r.error);
+      },
       takeover: async (gained) => {
         const r = await takeover({ table, external: () => fw.external, buckets: N, seed: SEED }, gained);
         if (r.error || Object.keys(r.failed).length > 0) throw new Error(`takeover: ${JSON.stringify(r)}`);
@@ -296,6 +300,9 @@ describe.skipIf(!ok).each<MacMode>(['shared unicast MAC', 'multicast MAC'])('act
     for (const f of live()) for (const fl of flowsOn(f.ns)) seen.set(fl, [...(seen.get(fl) ?? []), f.id]);
     for (const fl of fresh) expect({ fl, on: seen.get(fl) ?? [] }).toEqual({ fl, on: ownerOf(fl) });
     expect(fresh.filter((fl) => ownerOf(fl)[0] === 4).length).toBeGreaterThan(0);
+    // Nodes 1 and 3 deleted the flows of the buckets they handed to node 4:
+    // every one of the 390 flows is now in exactly its owner's table.
+    for (const fl of [...firstFlows, ...fresh]) expect({ fl, on: seen.get(fl) ?? [] }).toEqual({ fl, on: ownerOf(fl) });
     client.send('round');
     expect(await client.next('round', 30_000)).toBe('round 390 0');
   });

@@ -12,6 +12,7 @@ function cluster(ids: number[], opts: { failTakeover?: (id: number) => boolean }
   const hub = new Hub();
   const kernel = new Map<number, number>();
   const gained = new Map<number, number[]>();
+  const released = new Map<number, number>();
   const nodes = new Map<number, ClusterNode>();
   const transports = new Map<number, { up: boolean }>();
   const add = (id: number): ClusterNode => {
@@ -24,6 +25,9 @@ function cluster(ids: number[], opts: { failTakeover?: (id: number) => boolean }
       logger: silentLogger(),
       applyMask: async (m) => {
         kernel.set(id, m);
+      },
+      released: async (b) => {
+        released.set(id, ((released.get(id) ?? 0) | b) >>> 0);
       },
       takeover: async (b) => {
         if (opts.failTakeover?.(id)) throw new Error('table busy');
@@ -43,7 +47,7 @@ function cluster(ids: number[], opts: { failTakeover?: (id: number) => boolean }
     }
   };
   for (const id of ids) add(id);
-  return { clock, hub, kernel, gained, nodes, transports, add, run };
+  return { clock, hub, kernel, gained, released, nodes, transports, add, run };
 }
 
 const held = (c: ReturnType<typeof cluster>, ids: number[]): number[] => ids.map((id) => c.nodes.get(id)?.held() ?? -1);
@@ -87,6 +91,9 @@ describe('cluster driver (fake clock, in-memory hub)', () => {
     expect(c.nodes.get(2)?.held()).toBe(0);
     expect(c.nodes.get(1)?.held()).toBe(0xffffffff);
     expect(c.kernel.get(2)).toBe(0);
+    // The released-flows hook ran for exactly the buckets node 2 gave away.
+    expect(c.released.get(2)).toBe(0xffff0000);
+    expect(c.released.get(1)).toBeUndefined();
   });
 
   it('a failed takeover is retried; the bucket stays with its old owner meanwhile', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { takeover, selectFlows } from '../../../src/cluster/takeover';
+import { releaseFlows, takeover, selectFlows } from '../../../src/cluster/takeover';
 import { bucketOfRecord } from '../../../src/cluster/hash';
 import { fromList, has } from '../../../src/cluster/ranges';
 import { MemoryTable } from '../../../src/netlink/memory-table';
@@ -57,5 +57,29 @@ describe('cluster takeover', () => {
     expect(picked.length).toBe(500);
     expect(picked[0]?.attrs).not.toBe(external[0]?.attrs);
     expect(picked[0]?.attrs).toEqual(external[0]?.attrs);
+  });
+});
+
+describe('cluster release cleanup', () => {
+  it('deletes exactly the kernel flows of the released buckets', async () => {
+    const table = new MemoryTable();
+    const flows = Array.from({ length: 64 }, (_, h) => makeFlows(10, { first: h * 60_000 })).flat();
+    await table.create(flows);
+    const released = fromList([0, 1, 2, 3, 4, 5, 6, 7]);
+    const want = flows.filter((x) => has(released, bucketOfRecord(x, N, SEED) ?? -1)).length;
+    expect(want).toBeGreaterThan(0);
+    const r = await releaseFlows({ table, buckets: N, seed: SEED }, released);
+    expect(r).toEqual({ selected: want, deleted: want, failed: {} });
+    const left = await table.dump('ct');
+    expect(left.length).toBe(640 - want);
+    for (const x of left) expect(has(released, bucketOfRecord(x, N, SEED) ?? -1)).toBe(false);
+  });
+
+  it('a failing dump is reported, not thrown', async () => {
+    const table = new MemoryTable();
+    table.dump = async () => {
+      throw new Error('ECLOSED');
+    };
+    expect(await releaseFlows({ table, buckets: N, seed: SEED }, 1)).toEqual({ selected: 0, deleted: 0, failed: {}, error: 'ECLOSED' });
   });
 });
