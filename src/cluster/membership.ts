@@ -23,7 +23,7 @@
  */
 import type { Heartbeat } from './wire';
 import { HB_FLAG_JOINING, HB_FLAG_LEAVING } from './wire';
-import { fullMask, has, minus, targetOf } from './ranges';
+import { has, minus, targetOf } from './ranges';
 
 export interface MemberConfig {
   /** This node's id: non-zero u32, unique in the cluster (e.g. its sync address as a u32). */
@@ -354,7 +354,3 @@ export function step(state: MemberState, ev: MemberEvent, now: number): StepResu
   return { state: s, actions: out };
 }
 
-/** Mask of all N buckets of this node's cluster. */
-export function allBuckets(s: MemberState): number {
-  return fullMask(s.cfg.buckets);
-}
