@@ -4,6 +4,8 @@ import { silentLogger } from '../../../src/util/log';
 import { createClusterNode, type ClusterNode } from '../../../src/cluster/driver';
 import { overlapping, targetAssignment, unowned } from '../../../src/cluster/ranges';
 import { Hub } from './hub';
+import { memoryLink, type MemoryTransport } from '../../../src/transport/memory';
+import { seededRandom } from '../../../src/transport/seeded-random';
 
 const N = 32;
 
@@ -122,5 +124,46 @@ describe('cluster driver (fake clock, in-memory hub)', () => {
     expect(c.nodes.get(2)?.stats().decodeErrors).toEqual({ MAGIC: 1 });
     const t = targetAssignment([1, 2], N);
     expect(held(c, [1, 2])).toEqual([t.get(1), t.get(2)]);
+  });
+});
+
+describe('cluster driver over memoryLink (two nodes, lossy, reordering)', () => {
+  it('converges once the faults stop, and never leaves a bucket unclaimed after forming', async () => {
+    const clock = new FakeClock();
+    const link = memoryLink(seededRandom(7));
+    link.setFaults({ loss: 0.3, reorder: 0.2, duplicate: 0.1 });
+    const mk = (id: number, t: MemoryTransport): ClusterNode =>
+      createClusterNode({
+        config: { self: id, buckets: N, seed: 1, intervalMs: 100, deadAfter: 4, listenIntervals: 3 },
+        incarnation: 1,
+        transport: t,
+        clock,
+        logger: silentLogger(),
+        applyMask: async () => undefined,
+      });
+    const a = mk(1, link.a);
+    const b = mk(2, link.b);
+    await a.start();
+    await b.start();
+    let formed = false;
+    const gaps: number[] = [];
+    const run = async (ms: number): Promise<void> => {
+      for (let t = 0; t < ms; t += 10) {
+        clock.advance(10);
+        link.flush();
+        for (let i = 0; i < 5; i++) await Promise.resolve();
+        await a.idle();
+        await b.idle();
+        const all = (a.held() | b.held()) >>> 0;
+        if (all === 0xffffffff) formed = true;
+        else if (formed) gaps.push(clock.now());
+      }
+    };
+    await run(5000);
+    link.setFaults({});
+    await run(1500);
+    expect(gaps).toEqual([]);
+    const t = targetAssignment([1, 2], N);
+    expect([a.held(), b.held()]).toEqual([t.get(1), t.get(2)]);
   });
 });
