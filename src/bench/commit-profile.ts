@@ -24,7 +24,7 @@
  * skips it.
  */
 import { createKernelTable, type KernelTableHandle } from '../netlink/kernel-table';
-import { createAttrWriter, toCreateAttrs, toDeleteAttrs, toExpectCreateAttrs, toUpdateAttrs } from '../netlink/ct/create';
+import { createAttrWriter, createCopyWriter, toCreateAttrs, toDeleteAttrs, toExpectCreateAttrs, toUpdateAttrs } from '../netlink/ct/create';
 import { DEFAULT_WINDOW, planBatch, type BatchWindow } from '../netlink/ct-batch';
 import { directFor, encoderFor, type AttrTransforms } from '../netlink/ct-batch-encode';
 import { openNetlink } from '../netlink/native';
@@ -63,6 +63,7 @@ const PREPARED: AttrTransforms = {
   toUpdateAttrs: (r) => r.attrs,
   toDeleteAttrs: (r) => r.attrs,
   toExpectCreateAttrs: (r) => r.attrs,
+  writer: () => createCopyWriter(),
 };
 
 async function sample(fn: () => unknown): Promise<Sample> {
@@ -181,7 +182,7 @@ async function kernelRows(lab: BenchLab, n: number, reps: number, flows: CtRecor
         reps,
         async () => {
           await empty();
-          windows = planBatch(prepared, encoderFor('create', PREPARED), 1, DEFAULT_WINDOW).windows;
+          windows = planBatch(prepared, encoderFor('create', PREPARED), 1, DEFAULT_WINDOW, directFor('create', PREPARED)).windows;
         },
         async () => {
           const errors = await sendWindows(raw, windows);
@@ -227,7 +228,7 @@ export async function runCommitProfile(o: CommitProfileOptions = {}): Promise<Be
     row('transform: plan datagrams, attributes written in place', '-', n, await repeat(reps, none, () => planBatch(flows, encoderFor('create', TRANSFORMS), 1, DEFAULT_WINDOW, directFor('create', TRANSFORMS)))),
   );
   const prepared = flows.map((f) => ({ ...f, attrs: toCreateAttrs(f) }));
-  rows.push(row('transform: plan datagrams, prepared attributes copied', '-', n, await repeat(reps, none, () => planBatch(prepared, encoderFor('create', PREPARED), 1))));
+  rows.push(row('transform: plan datagrams, prepared attributes copied', '-', n, await repeat(reps, none, () => planBatch(prepared, encoderFor('create', PREPARED), 1, DEFAULT_WINDOW, directFor('create', PREPARED)))));
   const lab = new BenchLab('cprf');
   try {
     await kernelRows(lab, n, reps, flows, rows);

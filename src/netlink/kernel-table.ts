@@ -11,7 +11,7 @@ import type { Logger } from '../util/log';
 import { systemClock, type Clock } from '../util/clock';
 import { isSockError, type NetlinkSocket, type NetlinkSocketOptions, type SockError } from './socket';
 import { openNetlink } from './native';
-import { createAttrWriter, toCreateAttrs, toDeleteAttrs, toExpectCreateAttrs, toUpdateAttrs } from './ct/create';
+import { createAttrWriter, createCopyWriter, toCreateAttrs, toDeleteAttrs, toExpectCreateAttrs, toUpdateAttrs } from './ct/create';
 import type { CtKind, CtRecord } from './types';
 import {
   TableError,
@@ -114,6 +114,7 @@ const PREPARED: AttrTransforms = {
   toUpdateAttrs: (r) => r.attrs,
   toDeleteAttrs: (r) => r.attrs,
   toExpectCreateAttrs: (r) => r.attrs,
+  writer: () => createCopyWriter(),
 };
 
 /** Reply handler of the operation in flight: 'done' ends it, an Error fails it. */

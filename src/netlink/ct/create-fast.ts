@@ -254,6 +254,16 @@ export function createAttrWriter(mode: RewriteMode, opts: CreateOptions = {}): A
   return { measure, write, toBuffer };
 }
 
+/** A writer for attributes prepared beforehand: copied as they are (4 bytes at a time when aligned). */
+export function createCopyWriter(): AttrWriter {
+  const copier = createCopier();
+  return {
+    measure: (rec) => rec.attrs.length,
+    write: (rec, out, off) => copier.copy(rec.attrs, 0, rec.attrs.length, out, off),
+    toBuffer: (rec) => Buffer.from(rec.attrs),
+  };
+}
+
 /** Rewrite into one exact-size Buffer (a writer per call; loops should keep one writer). */
 export function rewriteAttrs(rec: CtRecord, mode: RewriteMode, opts: CreateOptions = {}): Buffer {
   return createAttrWriter(mode, opts).toBuffer(rec);

@@ -37,10 +37,10 @@
 import type { CtRecord } from '../types';
 import { concatSlices, NLA_HDRLEN, nlaAlign } from './attr';
 import { CTA, CTA_EXPECT } from './consts';
-import { createAttrWriter, rewriteAttrs, type AttrWriter, type CreateOptions, type RewriteMode } from './create-fast';
+import { createAttrWriter, createCopyWriter, rewriteAttrs, type AttrWriter, type CreateOptions, type RewriteMode } from './create-fast';
 import { scanAttrs } from './tuple-raw';
 
-export { createAttrWriter, type AttrWriter, type CreateOptions, type RewriteMode };
+export { createAttrWriter, createCopyWriter, type AttrWriter, type CreateOptions, type RewriteMode };
 
 interface Slice {
   type: number;

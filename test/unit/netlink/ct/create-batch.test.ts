@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { planBatch, type BatchPlan, type WindowLimits } from '../../../../src/netlink/ct-batch';
 import { directFor, encoderFor, type AttrTransforms } from '../../../../src/netlink/ct-batch-encode';
 import { encodeConntrack } from '../../../../src/netlink/ct/conntrack';
-import { createAttrWriter, toCreateAttrs, toDeleteAttrs, toExpectCreateAttrs, toUpdateAttrs } from '../../../../src/netlink/ct/create';
+import { createAttrWriter, createCopyWriter, toCreateAttrs, toDeleteAttrs, toExpectCreateAttrs, toUpdateAttrs } from '../../../../src/netlink/ct/create';
 import { encodeExpectation } from '../../../../src/netlink/ct/expect';
 import { makeFlows } from '../../../../src/bench/flows';
 import type { CtRecord } from '../../../../src/netlink/types';
@@ -82,6 +82,18 @@ describe('batch planning with the direct attribute writer', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('prepared attributes: the copy writer packs the same bytes as the Buffer path (odd lengths padded)', () => {
+    const prepared: AttrTransforms = { toCreateAttrs: (r) => r.attrs, toUpdateAttrs: (r) => r.attrs, toDeleteAttrs: (r) => r.attrs, toExpectCreateAttrs: (r) => r.attrs };
+    const withCopy: AttrTransforms = { ...prepared, writer: () => createCopyWriter() };
+    fc.assert(
+      fc.property(fc.array(record, { maxLength: 25 }), fc.constantFrom('create' as const, 'update' as const), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 64, max: 3000 }), (recs, op, maxMessages, maxBytes) => {
+        const limits = { maxMessages, maxBytes };
+        same(planBatch(recs, encoderFor(op, prepared), 9, limits), planBatch(recs, encoderFor(op, withCopy), 9, limits, directFor(op, withCopy)));
+      }),
+      { numRuns: 200 },
     );
   });
 
