@@ -7,7 +7,7 @@
  *    increase, multiplicative decrease at most once per window of data
  *    (RFC 5681 section 3.1/3.2, counted in messages instead of bytes).
  *  - Pacer: a token bucket releasing about cwnd messages per smoothed RTT, so
- *    a window never leaves in one burst (RFC 7661 style pacing).
+ *    a backlog never leaves in one burst (pacing as in RFC 9002 section 7.7).
  */
 import { seqLt } from '../seq';
 
@@ -110,9 +110,13 @@ export class Pacer {
     this.tokens = o.initialWindow;
   }
 
-  /** Add tokens for the time since the last refill: `window` messages per `rttMs`, at most one tick's share banked. */
+  /**
+   * Add tokens for the time since the last refill: `window` messages per
+   * `rttMs` (two ticks before the first sample), at most two ticks' share
+   * banked (timers run late on a loaded machine).
+   */
   refill(now: number, window: number, rttMs: number | undefined): void {
-    const period = Math.max(rttMs ?? this.o.initialRtoMs, this.o.tickMs);
+    const period = Math.max(rttMs ?? 2 * this.o.tickMs, this.o.tickMs);
     const rate = window / period;
     const cap = Math.max(this.o.minWindow, rate * this.o.tickMs * 2);
     if (this.last !== undefined && now > this.last) this.tokens = Math.min(cap, this.tokens + (now - this.last) * rate);
