@@ -5,13 +5,13 @@
  * Prints a report and writes <out>/failover.svg and <out>/failover.json.
  *
  *   node dist/lab/demo.js [--streams 10] [--flows 20000] [--out demo-out]
- *        [--sync auto|conntrackd|ctsyncd] [--advert 0.1] [--warmup 2000] [--observe 5000]
+ *        [--sync auto|ctsyncd-vrrp|ctsyncd|conntrackd] [--advert 0.1] [--warmup 2000] [--observe 5000]
  *   node dist/lab/demo.js --sweep      remove namespaces left by dead demo runs
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLab, sweepLabs } from './topology';
-import { probeSyncDaemon, repoRoot, type Variant } from './ha-stack';
+import { probeEmbeddedVrrp, probeSyncDaemon, repoRoot, type Variant } from './ha-stack';
 import { runFailover, type FailoverResult } from './failover';
 import { renderTimeline } from './timeline';
 import { formatReport, VARIANT_LABEL } from './report';
@@ -30,14 +30,23 @@ function num(argv: string[], name: string, dflt: number): number {
   return v;
 }
 
+/**
+ * auto: ctsyncd with its embedded VRRP when it starts and becomes master in a
+ * probe namespace, else keepalived + ctsyncd when `ctsyncd -C conf -d` answers
+ * `-s`, else keepalived + conntrackd.
+ */
 async function chooseSync(choice: string, runDir: string, log: Logger): Promise<Variant> {
-  if (choice === 'conntrackd' || choice === 'ctsyncd') return choice;
-  if (choice !== 'auto') throw new Error(`--sync must be auto, conntrackd or ctsyncd`);
+  if (choice === 'conntrackd' || choice === 'ctsyncd' || choice === 'ctsyncd-vrrp') return choice;
+  if (choice !== 'auto') throw new Error(`--sync must be auto, ctsyncd-vrrp, ctsyncd or conntrackd`);
   const bin = path.join(repoRoot(), 'bin', 'ctsyncd');
   const lab = createLab({ prefix: PREFIX, seq: 9 });
   try {
+    if (await probeEmbeddedVrrp(lab, bin, runDir)) {
+      log.info('ctsyncd --vrrp-config becomes master in a probe: using ctsyncd as the whole HA stack');
+      return 'ctsyncd-vrrp';
+    }
     const ok = await probeSyncDaemon(lab, bin, runDir);
-    log.info({ ctsyncd: ok }, ok ? 'ctsyncd starts with -C conf -d: using it' : 'ctsyncd not usable yet: using conntrackd');
+    log.info({ ctsyncd: ok }, ok ? 'embedded VRRP not usable; ctsyncd -C conf -d starts: using keepalived + ctsyncd' : 'ctsyncd not usable: using keepalived + conntrackd');
     return ok ? 'ctsyncd' : 'conntrackd';
   } finally {
     lab.destroy();
