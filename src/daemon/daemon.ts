@@ -14,6 +14,7 @@ import { tupleKey } from '../netlink/ct/key';
 import { peekFlow } from '../netlink/ct/peek';
 import { sameFlow } from '../netlink/ct/same';
 import { syncAttrs } from '../netlink/ct/sync-attrs';
+import { authStatsOf } from '../sync/auth/transport';
 import type { KernelTable } from '../netlink/table';
 import type { CtKind, CtRecord } from '../netlink/types';
 import { createSyncEngine, type SyncEngine } from '../sync/engine';
@@ -74,6 +75,18 @@ export class DaemonError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Rejections of the Sync/Auth layer by reason (authRejected.bad-mac, ...), when it is on. */
+function authCounters(t: Transport): Record<string, number> {
+  const a = authStatsOf(t);
+  if (a === undefined) return {};
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(a)) {
+    if (typeof v === 'number') out[`auth.${k}`] = v;
+    else if (v !== null && typeof v === 'object') for (const [r, n] of Object.entries(v as Record<string, unknown>)) if (typeof n === 'number') out[`auth.${k}.${r}`] = n;
+  }
+  return out;
 }
 
 /** conntrackd's name for the active link in -s: "UDP traffic (active device=eth2)". */
@@ -289,7 +302,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
           externalExpect: external.expect.size,
         },
         lastTransition,
-        sync: { ...st.modeStats, rejected: Object.values(st.rejected).reduce((a, b) => a + b, 0) },
+        sync: { ...st.modeStats, rejected: Object.values(st.rejected).reduce((a, b) => a + b, 0), ...authCounters(deps.transport) },
       };
     },
   };

@@ -21,6 +21,7 @@ import { createDaemon } from './daemon';
 import { acquireLock, createLifecycle, createNotifier, daemonize, signalParent } from './lifecycle';
 import { groupId } from './group';
 import { version } from './version';
+import { authFromConfig } from '../sync/auth/from-config';
 import { createTransitions } from './transitions';
 import { loadKeepalivedConf } from '../config/keepalived';
 import type { KeepalivedConfig } from '../config/keepalived-types';
@@ -91,11 +92,18 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
 
   ensureConntrackEvents(logger);
   const clock = systemClock();
-  const transport = openTransport(config.sync, clock, logger);
-  if (typeof transport === 'string') {
+  const link = openTransport(config.sync, clock, logger);
+  if (typeof link === 'string') {
     lock.release();
-    return fail(transport);
+    return fail(link);
   }
+  // Sync { Auth { ... } }: every datagram sealed (HMAC-SHA256, optionally AES-GCM), replays rejected.
+  const sealed = authFromConfig(config.sync.auth, link, { clock, logger });
+  if (!sealed.ok) {
+    lock.release();
+    return fail(sealed.message);
+  }
+  const transport = sealed.transport;
   const table = createKernelTable({ logger, eventRcvbuf: config.general.netlinkBufferSize });
   const lifecycleRef: { stop?: (r: string) => Promise<void> } = {};
   let dbusSvc: { stop(): Promise<void> | void } | undefined;
