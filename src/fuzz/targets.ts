@@ -16,6 +16,23 @@ import { parseDatagram } from '../netlink/nlmsg';
 import { decodeRtnl } from '../netlink/rtnl';
 import { decodeDatagram, encodeDatagrams } from '../sync/wire/datagram';
 import type { Message } from '../sync/wire/types';
+import { decodeHeartbeat, encodeHeartbeat } from '../cluster/wire';
+import { createDatagramAuth, type DatagramAuth } from '../sync/auth/auth';
+import { makeKey } from '../sync/auth/keys';
+import { FakeClock } from '../util/clock';
+import { silentLogger } from '../util/log';
+
+function fuzzAuth(encrypt: boolean): DatagramAuth {
+  const key = makeKey(Buffer.alloc(32, 7));
+  if (!key.ok) throw new Error('fuzz key');
+  return createDatagramAuth({ keys: { current: key.key }, encrypt, clock: new FakeClock(), logger: silentLogger() });
+}
+
+function syncSeeds(): Buffer[] {
+  const msgs: Message[] = makeFlows(8, { mark: 7 }).map((r, i) => ({ type: 'ct-new', flags: 0, seq: 100 + i, family: r.family, attrs: r.attrs }));
+  msgs.push({ type: 'ack', flags: 0, seq: 107, from: 90, to: 107 }, { type: 'alive', flags: 0, seq: 107 });
+  return encodeDatagrams({ flags: 0, node: 1, epoch: 2 }, msgs, 1400).datagrams;
+}
 
 export interface FuzzTarget {
   name: string;
@@ -41,7 +58,27 @@ function present(bufs: Array<Buffer | null>): Buffer[] {
 
 const flows = (): ReturnType<typeof makeFlows> => makeFlows(8, { mark: 7 });
 
+const authTargets = (): FuzzTarget[] =>
+  [false, true].map((encrypt) => {
+    const auth = fuzzAuth(encrypt);
+    return {
+      name: encrypt ? 'sync-auth-aead' : 'sync-auth-hmac',
+      kind: 'bytes' as const,
+      seeds: () => syncSeeds().map((d) => auth.seal(d)).filter((d): d is Buffer => d !== null),
+      run: (b: Buffer) => auth.open(b, '198.51.100.9'),
+    };
+  });
+
 export const TARGETS: FuzzTarget[] = [
+  ...authTargets(),
+  {
+    name: 'cluster-heartbeat',
+    kind: 'bytes',
+    seeds: () => [
+      encodeHeartbeat({ node: 2, incarnation: 5, seq: 9, flags: 1, buckets: 32, seed: 0x1234, aim: 0xff, members: [1, 2, 3], claims: [{ bucket: 3, epoch: 4 }] }),
+    ],
+    run: (b) => decodeHeartbeat(b),
+  },
   {
     name: 'sync-datagram',
     kind: 'bytes',
