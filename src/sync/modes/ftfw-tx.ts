@@ -35,7 +35,10 @@ export class FtfwSender {
   private sendNext: number;
   /** First sequence number of the current stream (set by the last RESET). */
   private base: number;
+  /** Held messages by seq; always exactly the range [head, nextSeq). */
   private readonly queue = new Map<number, Held>();
+  /** Oldest held sequence number (== nextSeq when the queue is empty). */
+  private head: number;
   /** NACKed sequence numbers waiting for their resend (insertion order). */
   private readonly wanted = new Set<number>();
   private readonly acked = new Map<string, Acked>();
@@ -61,6 +64,7 @@ export class FtfwSender {
     this.nextSeq = initialSeq(ctx.random);
     this.base = this.nextSeq;
     this.sendNext = this.nextSeq;
+    this.head = this.nextSeq;
     this.flowLimit = Math.max(1, Math.min(o.recvWindow, o.resendQueueSize));
     const flow: FlowOptions = {
       minRtoMs: o.minRtoMs,
@@ -114,11 +118,9 @@ export class FtfwSender {
     this.nextSeq = seqAdd(this.nextSeq, 1);
     this.queue.set(msg.seq, { msg, at: Number.NEGATIVE_INFINITY, tries: 0 });
     if (this.queue.size > this.o.resendQueueSize) {
-      const oldest = this.queue.keys().next();
-      if (!oldest.done) {
-        this.queue.delete(oldest.value);
-        this.wanted.delete(oldest.value);
-      }
+      this.queue.delete(this.head);
+      this.wanted.delete(this.head);
+      this.head = seqAdd(this.head, 1);
       this.st.inc('overflows');
     }
     this.lastDataAt = now;
@@ -194,6 +196,7 @@ export class FtfwSender {
     this.st.inc('resets');
     this.base = this.nextSeq;
     this.sendNext = this.nextSeq;
+    this.head = this.nextSeq;
     this.queue.clear();
     this.wanted.clear();
     for (const p of this.acked.keys()) this.acked.set(p, null);
@@ -211,9 +214,7 @@ export class FtfwSender {
 
   /** Sent messages not yet acknowledged by every known peer. */
   private inFlight(): number {
-    const first = this.queue.keys().next();
-    if (first.done || !seqLt(first.value, this.sendNext)) return 0;
-    return seqDiff(first.value, this.sendNext);
+    return seqLt(this.head, this.sendNext) ? seqDiff(this.head, this.sendNext) : 0;
   }
 
   /** Drop queued messages every known peer has acknowledged; feed the RTT and the window. */
@@ -227,11 +228,13 @@ export class FtfwSender {
     const top = this.queue.get(min);
     let n = 0;
     let clean = true;
-    for (const [s, h] of this.queue) {
-      if (!seqLe(s, min)) break;
-      if (h.tries !== 1) clean = false;
+    while (seqLe(this.head, min) && this.queue.size > 0) {
+      const s = this.head;
+      const h = this.queue.get(s);
+      if (h !== undefined && h.tries !== 1) clean = false;
       this.queue.delete(s);
-      this.wanted.delete(s);
+      if (this.wanted.size > 0) this.wanted.delete(s);
+      this.head = seqAdd(s, 1);
       n++;
     }
     if (n === 0) return;
@@ -260,7 +263,7 @@ export class FtfwSender {
       this.sendNext = seqAdd(s, 1);
       const h = this.queue.get(s);
       if (h === undefined) continue; // dropped by an overflow: the peer will NACK it and get a RESET
-      if (inFlight === 0 && this.queue.keys().next().value === s) this.lastProgressAt = now;
+      if (inFlight === 0) this.lastProgressAt = now;
       h.at = now;
       h.tries = 1;
       inFlight++;
