@@ -1,0 +1,188 @@
+/**
+ * Failover benchmark: the lab of src/lab (client, two firewalls, server; TCP
+ * streams through the master, SIGKILL of the master) run side by side in one
+ * go for each HA stack, on the same lab shape and the same generated tables:
+ *   ctsyncd-vrrp   ctsyncd with its embedded VRRP (the whole stack)
+ *   conntrackd     keepalived + conntrackd 1.4.7 (the reference)
+ *   ctsyncd        keepalived + ctsyncd through the conntrackd CLI
+ * per VRRP advert interval (VRRPv3 for all) and background table size.
+ * Reported per run: longest client-side stall, broken / hung streams, and
+ * the offsets from the crash of detection, commit, addresses, first resume;
+ * ratio = stall / the reference's stall in the same cell.
+ *
+ * Environment:
+ *   CTSYNC_BENCH_FO_FLOWS     comma list of background flow counts (default "0,100000"; add 1000000 by hand)
+ *   CTSYNC_BENCH_FO_ADVERTS   comma list of advert intervals in seconds (default "1,0.1")
+ *   CTSYNC_BENCH_FO_VARIANTS  comma list (default "ctsyncd-vrrp,conntrackd,ctsyncd")
+ *   CTSYNC_BENCH_FO_STREAMS   TCP streams per run (default 10)
+ *
+ * Writes bench-out/failover-<date>.json (every run's data) and
+ * bench-out/failover-<date>.svg (the timelines), also as failover-latest.*.
+ * Namespaces are removed also on failure and on SIGINT / SIGTERM.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { runFailover, type FailoverResult } from '../lab/failover';
+import { VARIANTS, type Variant } from '../lab/ha-stack';
+import { sweepLabs } from '../lab/topology';
+import { renderTimeline } from '../lab/timeline';
+import { VARIANT_LABEL } from '../lab/report';
+import { summarize, type FailoverSummary } from '../lab/summary';
+import { createLogger } from '../util/log';
+import type { BenchRow, BenchSection } from './section';
+
+const PREFIX = 'bfo';
+const REFERENCE: Variant = 'conntrackd';
+
+export interface FailoverBenchOptions {
+  flows: number[];
+  adverts: number[];
+  variants: Variant[];
+  streams: number;
+  outDir: string;
+}
+
+function list(v: string | undefined, dflt: string): string[] {
+  return (v ?? dflt).split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+export function failoverOptionsFromEnv(env: NodeJS.ProcessEnv): FailoverBenchOptions {
+  const nums = (name: string, dflt: string): number[] =>
+    list(env[name], dflt).map((s) => {
+      const n = Number(s);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: '${s}' is not a number >= 0`);
+      return n;
+    });
+  const variants = list(env.CTSYNC_BENCH_FO_VARIANTS, 'ctsyncd-vrrp,conntrackd,ctsyncd').map((s) => {
+    if (!VARIANTS.includes(s as Variant)) throw new Error(`CTSYNC_BENCH_FO_VARIANTS: unknown '${s}' (have: ${VARIANTS.join(', ')})`);
+    return s as Variant;
+  });
+  const adverts = nums('CTSYNC_BENCH_FO_ADVERTS', '1,0.1');
+  for (const a of adverts) if (a < 0.01 || a > 40.95) throw new Error(`CTSYNC_BENCH_FO_ADVERTS: ${a} s is outside VRRPv3's 0.01..40.95 s`);
+  return {
+    flows: nums('CTSYNC_BENCH_FO_FLOWS', '0,100000').map(Math.round),
+    adverts,
+    variants,
+    streams: Math.max(1, Math.round(Number(env.CTSYNC_BENCH_FO_STREAMS ?? 10))),
+    outDir: 'bench-out',
+  };
+}
+
+interface Cell {
+  flows: number;
+  advert: number;
+  variant: Variant;
+  result?: FailoverResult;
+  summary?: FailoverSummary;
+  error?: string;
+}
+
+function ms(v: number | null | undefined): string | number {
+  return v === null || v === undefined ? '-' : v;
+}
+
+export function failoverRows(cells: Cell[]): BenchRow[] {
+  return cells.map((c): BenchRow => {
+    const ref = cells.find((x) => x.flows === c.flows && x.advert === c.advert && x.variant === REFERENCE)?.summary;
+    const s = c.summary;
+    const r = c.result;
+    if (s === undefined || r === undefined) {
+      return { flows: c.flows, advert_s: c.advert, stack: c.variant, error: c.error ?? 'no result' };
+    }
+    return {
+      flows: c.flows,
+      advert_s: c.advert,
+      stack: c.variant,
+      replicated: r.replicatedBeforeCrash ?? '-',
+      detect_ms: ms(s.detectMs),
+      commit_ms: ms(s.commitDoneMs),
+      vips_ms: ms(s.vipsMs),
+      resume_ms: ms(s.firstResumeMs),
+      stall_ms: s.maxStallMs,
+      stall_ratio: ref !== undefined && ref.maxStallMs > 0 ? Math.round((s.maxStallMs / ref.maxStallMs) * 100) / 100 : '-',
+      broken: s.broken,
+      hung: s.hung,
+      survived: `${r.survived}/${r.verdicts.length}`,
+    };
+  });
+}
+
+export async function runFailoverBench(o: FailoverBenchOptions): Promise<{ rows: BenchRow[]; files: string[] }> {
+  const log = createLogger({ name: 'bench-failover', level: process.env.CTSYNC_LOG_LEVEL ?? 'warn' });
+  const date = new Date().toISOString().replace(/[:.]/g, '-');
+  const runRoot = path.resolve(o.outDir, `failover-run-${date}`);
+  fs.mkdirSync(runRoot, { recursive: true });
+  const onSignal = (): void => {
+    sweepLabs(PREFIX, false, process.pid);
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const cells: Cell[] = [];
+  const loads: string[] = [];
+  let seq = 0;
+  try {
+    for (const flows of o.flows) {
+      for (const advert of o.adverts) {
+        for (const variant of o.variants) {
+          seq += 1;
+          const cell: Cell = { flows, advert, variant };
+          cells.push(cell);
+          loads.push(loadavg()[0]?.toFixed(2) ?? '?');
+          process.stdout.write(`failover: ${variant}, advert ${advert} s, ${flows} flows ...\n`);
+          try {
+            // Detection takes 3 adverts + skew; the commit grows with the table.
+            const observeMs = Math.max(5000, advert * 4000 + 4000 + flows / 50);
+            const r = await runFailover({
+              prefix: PREFIX, seq, variant, advertInt: advert, vrrpVersion: 3, flows, streams: o.streams,
+              runDir: path.join(runRoot, `${seq}-${variant}-${advert}-${flows}`), logger: log,
+              warmupMs: 2000, observeMs, syncTimeoutMs: 60_000 + flows / 2,
+            });
+            cell.result = r;
+            cell.summary = summarize(r);
+          } catch (e) {
+            cell.error = e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
+          }
+        }
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    sweepLabs(PREFIX, false, process.pid);
+  }
+  const rows = failoverRows(cells);
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? '?', memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version },
+    options: { ...o, loadavgBeforeEachRun: loads },
+    rows,
+    runs: cells,
+  };
+  const done = cells.filter((c) => c.result !== undefined);
+  const svg = renderTimeline(
+    done.map((c) => {
+      const r = c.result as FailoverResult;
+      return { ...r, label: `${VARIANT_LABEL[c.variant]}, advert ${c.advert} s, ${c.flows} flows: ${r.survived}/${r.verdicts.length} survived, stall ${c.summary?.maxStallMs ?? '?'} ms` };
+    }),
+    { title: 'ctsync failover benchmark: SIGKILL of the master firewall (fw1) while TCP streams run through it' },
+  );
+  const files: string[] = [];
+  for (const name of [`failover-${date}`, 'failover-latest']) {
+    fs.writeFileSync(path.join(o.outDir, `${name}.json`), `${JSON.stringify(report, null, 1)}\n`);
+    fs.writeFileSync(path.join(o.outDir, `${name}.svg`), svg);
+    files.push(path.join(o.outDir, `${name}.json`), path.join(o.outDir, `${name}.svg`));
+  }
+  fs.rmSync(runRoot, { recursive: true, force: true });
+  rows.push({ flows: `stall_ratio = stall / ${REFERENCE}'s stall in the same row group (lower is better)` });
+  rows.push({ flows: `load average (1 min) before each run: ${loads.join(' ')}` });
+  rows.push({ flows: `written: ${files.slice(0, 2).join(', ')}` });
+  return { rows, files };
+}
+
+export const failoverBench: BenchSection = {
+  name: 'failover',
+  description: 'failover stall and broken streams: ctsyncd (embedded VRRP) vs keepalived + conntrackd / + ctsyncd, adverts 1 s and 100 ms, 0/100k flows (root, namespaces)',
+  run: async () => (await runFailoverBench(failoverOptionsFromEnv(process.env))).rows,
+};
