@@ -96,7 +96,7 @@ interface ConntrackdResult {
   records: CtRecord[];
 }
 
-async function conntrackdCommit(lab: BenchLab, n: number, reps: number): Promise<ConntrackdResult> {
+export async function conntrackdCommit(lab: BenchLab, n: number, reps: number): Promise<ConntrackdResult> {
   const dir = mkdtempSync(join(tmpdir(), 'ctsync-bench-'));
   const x = lab.netns('x');
   const y = lab.netns('y');
