@@ -73,8 +73,11 @@ describe('FT-FW under load (receiver capacity, random loss)', () => {
     expect(sa.modeStats.resets).toBe(1); // the one at start (answer to b's HELLO)
     // No NACK storm: NACK ranges bounded by a small fraction of the data.
     expect(sb.modeStats.nacksSent).toBeLessThanOrEqual(Math.max(50, 0.05 * N));
-    if (loss === 0) expect(rig.link.stats().overflowed).toBeGreaterThanOrEqual(0);
-    else expect(sa.modeStats.resends).toBeGreaterThan(0);
+    // The receiver's capacity was reached (the sender had to find the rate), but rarely overrun.
+    const link = rig.link.stats();
+    expect(link.overflowed).toBeGreaterThan(0);
+    expect(link.overflowed).toBeLessThanOrEqual(0.05 * sent);
+    expect(sa.modeStats.resends).toBeGreaterThan(0);
     expect(sb.modeStats.duplicates).toBeLessThanOrEqual(0.1 * N);
   });
 
