@@ -173,11 +173,49 @@ export interface StatsConfig {
   netlinkEventsReliable: boolean;
 }
 
+/**
+ * ctsync extension: "Cluster { ... }", an active-active cluster (see
+ * docs/active-active.md). Read by conntrackd-cluster.ts.
+ */
+export interface ClusterConfig {
+  /** Non-zero u32, unique in the cluster. Default: the IPv4 heartbeat address as a u32. */
+  nodeId: number;
+  family: 4 | 6;
+  /** Local address heartbeats are sent from and received on (IPv4_address / IPv6_address). */
+  address: string;
+  /** The other nodes' heartbeat addresses (Peers { IPv4_address ... }), 1..7. */
+  peers: string[];
+  /** UDP port of the heartbeats. Default 3781. */
+  port: number;
+  /** Bucket count N, 1..32, the same on every node. Default 32. */
+  buckets: number;
+  /** jhash seed, u32, the same on every node. Default 0x5eed. */
+  hashSeed: number;
+  /** Interfaces that carry cluster traffic (the shared IP/MAC legs), ClusterInterface lines. */
+  interfaces: string[];
+  /** Heartbeat interval, ms. Default 200. */
+  heartbeatInterval: number;
+  /** A peer silent for this many intervals is dead. Default 3. */
+  deadAfter: number;
+  /** Intervals a starting node listens before it claims buckets. Default 3. */
+  listenIntervals: number;
+  /** Also an ip6 rule table (HashIPv6 on). Default off. */
+  ipv6: boolean;
+  /** The cluster MAC is a multicast MAC (MulticastMAC on). Default off. */
+  multicastMac: boolean;
+  /** nftables table name. Default ctsync_cluster. */
+  table: string;
+  /** Line of the Cluster block, for later diagnostics. */
+  line: number;
+}
+
 export interface ConntrackdConfig {
   general: GeneralConfig;
   /** Absent when the file has no Sync section (e.g. a Stats-only file). */
   sync?: SyncConfig;
   stats?: StatsConfig;
+  /** ctsync extension: active-active cluster; absent without a Cluster section. */
+  cluster?: ClusterConfig;
 }
 
 export interface ConntrackdParseResult {
@@ -203,6 +241,14 @@ export const CONNTRACKD_DEFAULTS = {
   cacheTimeout: 180,
   tcpErrorQueueLength: 128,
   maxLinks: 4,
+  clusterPort: 3781,
+  clusterBuckets: 32,
+  clusterHashSeed: 0x5eed,
+  clusterHeartbeatInterval: 200,
+  clusterDeadAfter: 3,
+  clusterListenIntervals: 3,
+  clusterTable: 'ctsync_cluster',
+  clusterMaxPeers: 7,
 } as const;
 
 export function defaultGeneral(): GeneralConfig {

@@ -14,6 +14,7 @@ import { Stmt, TreeLimits, posOf, readBlockTree } from './blocktree';
 import { Ctx, unknownOption, warnIfUnimplemented } from './conntrackd-common';
 import { readGeneral, readStats } from './conntrackd-general';
 import { readSync } from './conntrackd-sync';
+import { checkClusterSync, readCluster } from './conntrackd-cluster';
 import { ConntrackdConfig, ConntrackdParseResult, defaultGeneral } from './conntrackd-types';
 import { DiagnosticSink } from './diagnostics';
 
@@ -23,7 +24,7 @@ export interface ConntrackdParseOptions {
   limits?: Partial<TreeLimits>;
 }
 
-const TOP_KEYS = ['General', 'Sync', 'Stats', 'Helper'];
+const TOP_KEYS = ['General', 'Sync', 'Stats', 'Helper', 'Cluster'];
 
 export function parseConntrackdConf(text: string, opts: ConntrackdParseOptions = {}): ConntrackdParseResult {
   const file = opts.file ?? 'conntrackd.conf';
@@ -63,6 +64,16 @@ export function parseConntrackdConf(text: string, opts: ConntrackdParseOptions =
         }
         config.stats = readStats(ctx, s);
         break;
+      case 'Cluster': {
+        // ctsync extension: active-active cluster (conntrackd-cluster.ts).
+        if (prev) {
+          ctx.sink.error(posOf(s), `repeated 'Cluster' section (first at line ${prev.line})`);
+          break;
+        }
+        const cluster = readCluster(ctx, s);
+        if (cluster) config.cluster = cluster;
+        break;
+      }
       case 'Helper':
         if (!s.block) ctx.sink.error(posOf(s), "'Helper' must be followed by '{'");
         warnIfUnimplemented(ctx, s, 'Helper', 'Helper');
@@ -77,6 +88,8 @@ export function parseConntrackdConf(text: string, opts: ConntrackdParseOptions =
   if (sync && stats) {
     ctx.sink.error(posOf(stats), `cannot use both 'Stats' and 'Sync' sections (Sync at line ${sync.line})`);
   }
+  const cluster = firstAt.get('Cluster');
+  if (cluster) checkClusterSync(ctx, cluster, config.sync);
   if (!sync && !stats && !firstAt.has('Helper')) {
     ctx.sink.error({ file, line: 0 }, "missing 'Sync' section");
   }
