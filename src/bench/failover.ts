@@ -104,6 +104,8 @@ export function failoverRows(cells: Cell[]): BenchRow[] {
       broken: s.broken,
       hung: s.hung,
       survived: `${r.survived}/${r.verdicts.length}`,
+      // fw2 was MASTER before the crash: a false failover, the stall is not the crash's.
+      early_master: r.fw2MasterBeforeCrash ? 'YES' : 'no',
     };
   });
 }
@@ -142,7 +144,7 @@ export async function runFailoverBench(o: FailoverBenchOptions): Promise<{ rows:
             cell.result = r;
             cell.summary = summarize(r);
           } catch (e) {
-            cell.error = e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
+            cell.error = (e instanceof Error ? e.message : String(e)).split('\n')[0]?.slice(0, 200) ?? 'error';
           }
         }
       }

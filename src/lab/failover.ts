@@ -13,6 +13,7 @@ import { analyzeStreams, type StreamRecord, type StreamVerdict } from './stream-
 import { parseCtsyncdLog, parseKeepalived, parseStepsLog, type StepMark } from './steps';
 import { INVALID_COUNTER_CMD, parseCounterPackets } from './ruleset';
 import { delay, pollUntil } from './shell';
+import { vipsOf } from './ha-procs';
 import type { Logger } from '../util/log';
 
 export interface FailoverOptions {
@@ -57,6 +58,11 @@ export interface FailoverResult {
   advertInt: number;
   /** `ctsyncd status` on fw2 at the end (ctsyncd-vrrp: the transition with its step timings), else null. */
   fw2Status: string | null;
+  /**
+   * fw2 became MASTER (or held a virtual address) between the settle and the crash:
+   * a false failover, e.g. the master's adverts were late. The run then measures that, not the crash.
+   */
+  fw2MasterBeforeCrash: boolean;
 }
 
 export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
@@ -73,6 +79,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       maxFlows: o.flows, expectations: o.ftpHelper, ...(o.vrrpVersion !== undefined ? { vrrpVersion: o.vrrpVersion } : {}),
     });
     log.info('HA stack settled: fw1 master, fw2 backup');
+    const settledAt = Date.now();
     let flowsCreated = 0;
     if ((o.flows ?? 0) > 0) {
       const f = await fillFlows(lab.ns.fw1, o.flows ?? 0, log);
@@ -96,6 +103,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     }
     await delay(o.warmupMs ?? 2000);
     const invalidBefore = parseCounterPackets(lab.exec(lab.ns.fw2, INVALID_COUNTER_CMD, true)) ?? 0;
+    const fw2VipBefore = ((v) => v.lan || v.wan)(vipsOf(lab.fws[1]));
     const crashAt = ha.crash(0);
     log.info('fw1 crashed (SIGKILL, links down)');
     const h = ha;
@@ -124,6 +132,12 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       }
     }
     steps.sort((a, b) => a.t - b.t);
+    const before = [
+      ...parseKeepalived(fw2.keepalivedLog, 'fw2', settledAt),
+      ...(embedded ? parseCtsyncdLog(daemonLog(), 'fw2', settledAt) : []),
+    ].filter((m) => m.t < crashAt && /^VRRP \w+ MASTER$/.test(m.label));
+    const fw2MasterBeforeCrash = fw2VipBefore || before.length > 0;
+    if (fw2MasterBeforeCrash) log.warn({ at: before.map((m) => m.t - crashAt) }, 'fw2 was MASTER before the crash (false failover)');
     const result: FailoverResult = {
       variant: o.variant,
       startAt,
@@ -139,6 +153,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       fw2InvalidDrops: invalidAfter === null ? null : invalidAfter - invalidBefore,
       advertInt: o.advertInt ?? 0.1,
       fw2Status,
+      fw2MasterBeforeCrash,
     };
     fs.mkdirSync(o.runDir, { recursive: true });
     fs.writeFileSync(path.join(o.runDir, 'result.json'), JSON.stringify(result));

@@ -21,6 +21,7 @@ export function formatRun(r: FailoverResult): string {
     const rep = r.replicatedBeforeCrash === null ? 'not replicated' : `${r.replicatedBeforeCrash} entries in fw2's external cache before the crash`;
     lines.push(`   background flows on fw1: ${r.flowsCreated}; ${rep}`);
   }
+  if (r.fw2MasterBeforeCrash) lines.push('   WARNING: fw2 became MASTER before the crash (false failover: fw1\'s adverts were late)');
   lines.push(`   crash: fw1's daemons SIGKILLed and its links taken down; then on fw2:`);
   for (const s of r.steps) lines.push(`   ${`+${Math.round(s.t - r.crashAt)} ms`.padStart(10)}  ${s.node}: ${s.label}`);
   lines.push(`   streams: ${r.survived}/${r.verdicts.length} survived, ${r.broken} broken (RST/error/closed)`);

@@ -101,9 +101,9 @@ function runClient(argv: string[]): void {
     if (done) return;
     done = true;
     clearInterval(timer);
-    emit({ event: 'report', streams: records });
     for (const s of sockets) s.destroy();
-    process.exit(0);
+    // A long run's report is megabytes: exit only once it is written out.
+    process.stdout.write(`${JSON.stringify({ event: 'report', streams: records })}\n`, () => process.exit(0));
   };
   process.on('SIGTERM', finish);
   process.stdin.setEncoding('utf8');

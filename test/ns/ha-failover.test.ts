@@ -53,6 +53,7 @@ describe.skipIf(!ok)('issue 5: ctsyncd with embedded VRRP as the whole HA stack 
     process.stdout.write(`ha-failover: ${formatSummary(s)}\n`);
     expect(r.flowsCreated).toBe(3000);
     expect(r.replicatedBeforeCrash).toBeGreaterThanOrEqual(3004);
+    expect(r.fw2MasterBeforeCrash).toBe(false);
     expect(r.broken).toBe(0);
     expect(r.survived).toBe(4);
     expect(s.maxStallMs).toBeLessThan(STALL_BOUND_MS);

@@ -56,7 +56,7 @@ function result(variant: FailoverResult['variant'], steps: Array<[number, string
     variant, startAt: T - 3000, crashAt: T, endAt: T + 5000, records: [],
     verdicts: stalls.map((s, id) => ({ id, bytes: 1, broken: id < broken, reason: null, stallMs: s, stallFrom: T, stallTo: s > 4000 ? null : T + s, bytesAfter: 1, survived: s <= 4000 && id >= broken })),
     steps: steps.map(([dt, label, node]) => ({ t: T + dt, label, node: node ?? 'fw2' })),
-    survived: 0, broken, flowsCreated: 0, replicatedBeforeCrash: null, fw2InvalidDrops: null, advertInt: 0.1, fw2Status: null,
+    survived: 0, broken, flowsCreated: 0, replicatedBeforeCrash: null, fw2InvalidDrops: null, advertInt: 0.1, fw2Status: null, fw2MasterBeforeCrash: false,
   };
 }
 
@@ -108,7 +108,7 @@ describe('failover bench rows', () => {
       { flows: 0, advert: 0.1, variant: 'conntrackd', result: ref, summary: summarize(ref) },
       { flows: 0, advert: 1, variant: 'ctsyncd', error: 'did not settle' },
     ]);
-    expect(rows[0]).toMatchObject({ stack: 'ctsyncd-vrrp', stall_ms: 1400, stall_ratio: 2, broken: 0 });
+    expect(rows[0]).toMatchObject({ stack: 'ctsyncd-vrrp', stall_ms: 1400, stall_ratio: 2, broken: 0, early_master: 'no' });
     expect(rows[1]).toMatchObject({ stack: 'conntrackd', stall_ratio: 1 });
     expect(rows[2]).toEqual({ flows: 0, advert_s: 1, stack: 'ctsyncd', error: 'did not settle' });
   });
