@@ -162,6 +162,26 @@ function ago(epochMs: number, nowMs: number): string {
   return `${new Date(epochMs).toISOString()} (${s}s ago)`;
 }
 
+/** "0-9,12" from an ascending bucket list. */
+function bucketRanges(list: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < list.length; ) {
+    let j = i;
+    while (j + 1 < list.length && list[j + 1] === (list[j] ?? 0) + 1) j++;
+    out.push(i === j ? `${list[i]}` : `${list[i]}-${list[j]}`);
+    i = j + 1;
+  }
+  return out.length === 0 ? 'none' : out.join(',');
+}
+
+/** Active-active lines of `status` (only when the daemon runs a Cluster section). */
+function clusterLines(c: NonNullable<DaemonStatus['cluster']>): string[] {
+  return [
+    `cluster:  node ${c.nodeId} ${c.phase}, holds ${bucketRanges(c.held)} of ${c.buckets} buckets (aim ${bucketRanges(c.aim)})`,
+    `          members ${c.members.join(',')}; takeovers ${c.takeovers.runs} (${c.takeovers.committed} flows, ${c.takeovers.failed} failed), releases ${c.releases.runs} (${c.releases.deleted} flows)`,
+  ];
+}
+
 /** `ctsyncd status`: a readable summary (ctsync only, no conntrackd equivalent). */
 export function formatStatus(st: DaemonStatus, nowMs: number): string {
   const lines = [
@@ -182,6 +202,7 @@ export function formatStatus(st: DaemonStatus, nowMs: number): string {
     const seen = p.lastSeenSeconds !== undefined ? `, last seen ${p.lastSeenSeconds}s ago` : '';
     lines.push(`${i === 0 ? 'peers:   ' : '         '} ${p.address} ${p.state}${seen}`);
   }
+  if (st.cluster !== undefined) lines.push(...clusterLines(st.cluster));
   const t = st.lastTransition;
   if (!t) {
     lines.push('last transition: none');

@@ -189,6 +189,24 @@ export interface TransitionStep {
   error?: string;
 }
 
+/** Active-active membership of this node (Cluster section), in `status`. */
+export interface ClusterStatus {
+  nodeId: number;
+  /** 'joining' | 'active' | 'leaving' | 'left'. */
+  phase: string;
+  /** Bucket count N. */
+  buckets: number;
+  /** Buckets this node holds (claimed, forwarded), ascending. */
+  held: number[];
+  /** Its share of the target assignment of its view. */
+  aim: number[];
+  /** Node ids this node counts as members (itself included), ascending. */
+  members: number[];
+  /** Flows committed by takeovers / deleted after releases, takeover failures so far. */
+  takeovers: { runs: number; committed: number; failed: number };
+  releases: { runs: number; deleted: number };
+}
+
 export interface DaemonStatus {
   pid: number;
   version: string;
@@ -200,6 +218,8 @@ export interface DaemonStatus {
   lastTransition?: { from: HaState; to: HaState; atEpochMs: number; steps: TransitionStep[] };
   /** Replication counters of the sync mode (FT-FW: nacksSent, nacksReceived, resends, duplicates, ...). */
   sync?: Record<string, number>;
+  /** Present when the daemon runs in active-active mode (Cluster section). */
+  cluster?: ClusterStatus;
 }
 
 export interface DaemonApi {

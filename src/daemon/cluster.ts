@@ -1,0 +1,166 @@
+/**
+ * Active-active mode of ctsyncd (conntrackd.conf "Cluster { ... }"): runs
+ * the membership driver of src/cluster next to the sync engine.
+ *
+ *  - heartbeats: UDP unicast to every configured peer (UdpPeersTransport),
+ *    on their own port of the sync link;
+ *  - applyMask: the nft table of src/cluster/kernel.ts (jhash buckets);
+ *  - takeover: before a gained bucket opens, the flows of exactly that
+ *    bucket are committed from the daemon's EXTERNAL cache (what the sync
+ *    engine replicated from the peers) into the kernel table;
+ *  - released: once a bucket is closed, its entries leave the kernel table
+ *    (releaseFlows), so this node stops tracking and announcing them.
+ *
+ * There is no VRRP master here: every node replicates its own flows to all
+ * peers (the Sync link, Multicast for more than two nodes) and keeps theirs
+ * in its external cache; no commit-all ever happens. The daemon's `status`
+ * gains a `cluster` field (the api object's status method is wrapped, and
+ * restored by stop()).
+ */
+import type { ClusterConfig } from '../config/conntrackd-types';
+import { createClusterNode, type ClusterNode } from '../cluster/driver';
+import { createClusterRules, nftRunner, type NftRunner } from '../cluster/kernel';
+import { aim, heldMask, view } from '../cluster/membership';
+import { formatMask, toList } from '../cluster/ranges';
+import { releaseFlows, takeover } from '../cluster/takeover';
+import { UdpPeersTransport } from '../cluster/udp-peers';
+import type { KernelTable } from '../netlink/table';
+import type { CtRecord } from '../netlink/types';
+import type { Transport } from '../transport/types';
+import type { Clock } from '../util/clock';
+import type { Logger } from '../util/log';
+import type { ClusterStatus, DaemonApi } from './api';
+import type { Caches } from './daemon';
+
+export interface ClusterDeps {
+  /** The running daemon: its api (status is decorated) and its external cache. */
+  daemon: { api: DaemonApi; caches: { external: Caches } };
+  table: KernelTable;
+  clock: Clock;
+  logger: Logger;
+  /** Namespace name for `ip netns exec ... nft` (tests); default: our own namespace. */
+  netns?: string;
+  /** Replaces `nft -f -` (unit tests). */
+  nft?: NftRunner;
+  /** Replaces the UDP heartbeat transport (unit tests). */
+  transport?: Transport;
+  /** Must grow across restarts; default wall-clock seconds. */
+  incarnation?: number;
+  /** Graceful handover time on stop(), ms. Default 3000. */
+  leaveTimeoutMs?: number;
+}
+
+export interface ClusterHandle {
+  readonly node: ClusterNode;
+  status(): ClusterStatus;
+  /** Hand every bucket to the others, leave the rule with no bucket (forward nothing), close. */
+  stop(): Promise<void>;
+}
+
+export async function startCluster(cfg: ClusterConfig, d: ClusterDeps): Promise<ClusterHandle> {
+  const { table, logger } = d;
+  const log = logger.child({ layer: 'cluster', node: cfg.nodeId });
+  const seed = cfg.hashSeed;
+  const buckets = cfg.buckets;
+  const rules = createClusterRules(
+    { buckets, seed, interfaces: cfg.interfaces, table: cfg.table, ipv6: cfg.ipv6, multicastMac: cfg.multicastMac },
+    d.nft ?? nftRunner(d.netns),
+  );
+  const transport = d.transport ?? new UdpPeersTransport({ family: cfg.family, bindAddress: cfg.address, port: cfg.port, peers: cfg.peers });
+  const counts = { takeovers: 0, committed: 0, takeoverFailed: 0, releases: 0, deleted: 0 };
+
+  const external = (): Iterable<CtRecord> => {
+    const it = d.daemon.caches.external.ct.entries();
+    return (function* () {
+      for (const [, r] of it) yield r;
+    })();
+  };
+
+  const node = createClusterNode({
+    config: {
+      self: cfg.nodeId,
+      buckets,
+      seed,
+      intervalMs: cfg.heartbeatInterval,
+      deadAfter: cfg.deadAfter,
+      listenIntervals: cfg.listenIntervals,
+    },
+    ...(d.incarnation !== undefined ? { incarnation: d.incarnation } : {}),
+    transport,
+    clock: d.clock,
+    logger: log,
+    applyMask: (mask) => rules.apply(mask),
+    // Before the rule opens `gained`: commit exactly their flows from the external cache.
+    takeover: async (gained) => {
+      const r = await takeover({ table, external, buckets, seed }, gained);
+      counts.takeovers++;
+      counts.committed += r.committed;
+      const failed = Object.values(r.failed).reduce((a, b) => a + b, 0);
+      counts.takeoverFailed += failed;
+      log.info({ buckets: formatMask(gained), scanned: r.scanned, selected: r.selected, committed: r.committed, failed: r.failed, skipped: r.skipped }, 'cluster: takeover');
+      // A whole call failed (socket, timeout): do not claim; the driver retries at the next tick.
+      if (r.error !== undefined) throw new Error(`takeover: ${r.error}`);
+      // Single entries the kernel refused (e.g. ENOMEM, EINVAL) are counted and logged, not retried:
+      // retrying would hold the bucket closed for every other flow in it.
+    },
+    released: async (gone) => {
+      const r = await releaseFlows({ table, buckets, seed }, gone);
+      counts.releases++;
+      counts.deleted += r.deleted;
+      log.info({ buckets: formatMask(gone), selected: r.selected, deleted: r.deleted, failed: r.failed }, 'cluster: released flows deleted');
+      if (r.error !== undefined) throw new Error(`release: ${r.error}`);
+    },
+  });
+
+  const status = (): ClusterStatus => {
+    const st = node.state();
+    return {
+      nodeId: cfg.nodeId,
+      phase: st.phase,
+      buckets,
+      held: toList(heldMask(st)),
+      aim: toList(aim(st)),
+      members: [...view(st)].sort((a, b) => a - b),
+      takeovers: { runs: counts.takeovers, committed: counts.committed, failed: counts.takeoverFailed },
+      releases: { runs: counts.releases, deleted: counts.deleted },
+    };
+  };
+
+  // Decorate the daemon's status (control socket, D-Bus) with the cluster view.
+  const api = d.daemon.api;
+  const baseStatus = api.status;
+  api.status = async () => ({ ...(await baseStatus.call(api)), cluster: status() });
+
+  try {
+    await node.start();
+  } catch (e) {
+    api.status = baseStatus;
+    node.stop();
+    await transport.close().catch(() => undefined);
+    throw e instanceof Error ? e : new Error(String(e));
+  }
+  log.info(
+    { address: cfg.address, peers: cfg.peers, port: cfg.port, buckets, seed: `0x${seed.toString(16)}`, interfaces: cfg.interfaces },
+    'cluster: active-active mode started',
+  );
+
+  let stopped = false;
+  return {
+    node,
+    status,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      // Alone in the view: nobody can take the buckets, do not wait for a claim.
+      const alone = view(node.state()).length <= 1;
+      const handed = alone ? false : await node.leave(d.leaveTimeoutMs ?? 3000);
+      node.stop();
+      await node.idle();
+      // No bucket: this node forwards nothing on the cluster legs until it runs again.
+      await rules.apply(0).catch((e: unknown) => log.warn({ err: String(e) }, 'cluster: could not close the rule'));
+      await transport.close().catch(() => undefined);
+      api.status = baseStatus;
+      log.info({ handed }, 'cluster: stopped');
+    },
+  };
+}
