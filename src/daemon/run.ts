@@ -31,6 +31,7 @@ import { createNotifier as createNotifyScripts } from '../ha/notify';
 import type { Clock } from '../util/clock';
 import type { Daemon } from './daemon';
 import { ensureConntrackEvents } from './sysctl';
+import { startCluster } from './cluster';
 
 /** `-d`: re-spawn ourselves without -d, return once the child's control socket answers. */
 export async function startBackground(argv: string[]): Promise<number> {
@@ -108,6 +109,7 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
   const lifecycleRef: { stop?: (r: string) => Promise<void> } = {};
   let dbusSvc: { stop(): Promise<void> | void } | undefined;
   let ha: { stop(): Promise<void> } | undefined;
+  let cluster: { stop(): Promise<void> } | undefined;
   const daemon = createDaemon({
     config,
     table,
@@ -144,6 +146,8 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
     async onStop() {
       // Graceful: VRRP priority 0 first, so the peer takes over at once.
       await ha?.stop();
+      // Active-active: hand the buckets to the other nodes while replication still runs.
+      await cluster?.stop();
       await dbusSvc?.stop();
       await server.close();
       await daemon.stop();
@@ -156,6 +160,11 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
   try {
     await transport.open();
     await daemon.start();
+    if (config.cluster !== undefined) {
+      // Active-active (Cluster section, src/daemon/cluster.ts): no VRRP master, no commit-all.
+      if (vrrp !== undefined) throw new Error('a Cluster section and --vrrp-config exclude each other');
+      cluster = await startCluster(config.cluster, { daemon, table, clock, logger });
+    }
     await server.listen();
     if (vrrp !== undefined) ha = await startHa(vrrp, daemon, clock, logger, runOpts.heartbeat === true);
     if (runOpts.dbus) {
