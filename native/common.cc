@@ -135,9 +135,13 @@ void Poller::SetRef(bool ref) {
 void Poller::OnPoll(uv_poll_t* p, int status, int /*events*/) {
   Handle* h = static_cast<Handle*>(p->data);
   if (h == nullptr || h->owner == nullptr) return;
+  // On EPOLLERR (a netlink overrun sets sk_err) libuv has already stopped the
+  // handle. Re-arm it BEFORE the owner's callback: the callback runs JS that may
+  // stop or close the socket (which then wins), and nothing it does may leave a
+  // live socket unpolled. The handle memory outlives this call (freed only in
+  // the uv_close callback).
+  if (status < 0 && h->active && uv_poll_start(p, UV_READABLE, OnPoll) < 0) h->active = false;
   h->cb(h->owner, status);
-  // The handle memory outlives this call (freed only in the uv_close callback).
-  if (status < 0 && h->owner != nullptr && h->active && uv_poll_start(p, UV_READABLE, OnPoll) < 0) h->active = false;
 }
 
 }  // namespace ctsock

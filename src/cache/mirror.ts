@@ -197,7 +197,13 @@ class KernelMirror implements Mirror {
   private onOverrun(): void {
     this.st.overruns++;
     this.o.logger?.warn({ kind: this.o.kind }, 'conntrack event overrun, resyncing with the kernel table');
-    void this.resync();
+    // A netlink socket reports ENOBUFS once and then drops silently while it
+    // stays congested (until its queue has been read empty): events dropped
+    // after the resync dump started would be lost without a word. So start
+    // over on a fresh socket (it reports its own overruns), then dump.
+    this.sub?.close();
+    this.sub = null;
+    if (!this.stopped) void this.start();
   }
 
   /** Apply one event to the cache and report the effective change. */
