@@ -8,12 +8,13 @@
  * The heartbeats run in-process over an in-memory hub (the membership
  * protocol itself is tested on its own), and flow state is "replicated" by
  * dumping the other nodes' kernel tables (createKernelTable) before a
- * change, standing in for the sync engine, which is not wired to the
- * cluster layer yet.
+ * change, standing in for the sync engine (cluster-daemon.test.ts runs the
+ * same topology with real ctsyncd daemons and real replication). Topology
+ * helpers: helpers/cluster-lab.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { Lab, have, isRoot, waitFor } from '../helpers/netns';
+import { PORT, addFirewallNs, buildClusterNet, flowsOn as flowsIn, type LineProc } from './helpers/cluster-lab';
 import { Hub } from '../unit/cluster/hub';
 import { createClusterNode, type ClusterNode } from '../../src/cluster/driver';
 import { createClusterRules, nftRunner } from '../../src/cluster/kernel';
@@ -29,53 +30,7 @@ import { silentLogger } from '../../src/util/log';
 
 const N = 32;
 const SEED = 0x5eed;
-const PORT = 8080;
 const ok = isRoot() && have('nft') && have('conntrack');
-
-const SERVER = `require("net").createServer((s)=>{s.on("error",()=>{});s.on("data",(d)=>s.write(d))}).listen(${PORT},"198.51.100.10",()=>console.log("listening"))`;
-const CLIENT = `
-const net=require("net");const conns=[];let n=0;
-require("readline").createInterface({input:process.stdin}).on("line",async(l)=>{
- const [cmd,arg]=l.split(" ");
- if(cmd==="open"){let ok=0,fail=0;const ps=[];const from=conns.length;
-  for(let i=0;i<+arg;i++){const src="192.0.2."+(100+(n++%64));
-   ps.push(new Promise((r)=>{const s=net.connect({host:"198.51.100.10",port:${PORT},localAddress:src});s.setNoDelay(true);
-    const t=setTimeout(()=>{fail++;s.destroy();r()},10000);
-    s.on("error",()=>{});s.on("connect",()=>{clearTimeout(t);ok++;conns.push(s);r()});s.on("close",()=>{})}))}
-  await Promise.all(ps);console.log("opened "+ok+" "+fail+" "+conns.slice(from).map((s)=>s.localAddress+":"+s.localPort).join(","))}
- if(cmd==="round"){let ok=0,fail=0;
-  await Promise.all(conns.map((s)=>new Promise((r)=>{if(s.destroyed){fail++;return r()}
-   let buf="";const tag="x"+Math.random()+"\\n";
-   const on=(d)=>{buf+=d;if(buf.includes(tag)){clearTimeout(t);ok++;s.removeListener("data",on);r()}};
-   const t=setTimeout(()=>{fail++;s.removeListener("data",on);r()},15000);
-   s.on("data",on);s.write(tag)})));
-  console.log("round "+ok+" "+fail)}
-});console.log("ready");`;
-
-class LineProc {
-  private buf = '';
-  private readonly lines: string[] = [];
-  constructor(readonly p: ChildProcessWithoutNullStreams) {
-    p.stdout.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      let i: number;
-      while ((i = this.buf.indexOf('\n')) >= 0) {
-        this.lines.push(this.buf.slice(0, i));
-        this.buf = this.buf.slice(i + 1);
-      }
-    });
-  }
-  async next(prefix: string, timeoutMs = 30_000): Promise<string> {
-    const line = await waitFor(() => {
-      const i = this.lines.findIndex((l) => l.startsWith(prefix));
-      return i >= 0 ? this.lines.splice(i, 1)[0] : undefined;
-    }, timeoutMs);
-    return line ?? '';
-  }
-  send(line: string): void {
-    this.p.stdin.write(`${line}\n`);
-  }
-}
 
 interface Fw {
   id: number;
@@ -87,8 +42,6 @@ interface Fw {
 }
 
 type MacMode = 'shared unicast MAC' | 'multicast MAC';
-const LAN_MCAST = '01:00:5e:00:02:01';
-const WAN_MCAST = '01:00:5e:00:33:01';
 
 describe.skipIf(!ok).each<MacMode>(['shared unicast MAC', 'multicast MAC'])('active-active cluster on the kernel (3 nodes, %s, nft jhash rules)', (mode) => {
   const mcast = mode === 'multicast MAC';
@@ -98,7 +51,6 @@ describe.skipIf(!ok).each<MacMode>(['shared unicast MAC', 'multicast MAC'])('act
   const log = silentLogger();
   const fws = new Map<number, Fw>();
   let sw = '';
-  let cli = '';
   let client: LineProc;
 
   afterAll(() => {
@@ -109,38 +61,8 @@ describe.skipIf(!ok).each<MacMode>(['shared unicast MAC', 'multicast MAC'])('act
     lab.cleanup();
   });
 
-  const bridgePort = (ns: string, ifA: string, swIf: string, br: string): void => {
-    lab.veth(ns, ifA, sw, swIf);
-    lab.exec(sw, `ip link set ${swIf} master ${br} && bridge link set dev ${swIf} learning off`);
-  };
-
   async function addFirewall(id: number, beforeStart?: (fw: Fw) => Promise<void>): Promise<Fw> {
-    const ns = lab.netns(`f${id}`);
-    bridgePort(ns, 'lan', `l${id}`, 'brl');
-    bridgePort(ns, 'wan', `w${id}`, 'brw');
-    lab.exec(
-      ns,
-      [
-        mcast
-          ? `ip maddr add ${LAN_MCAST} dev lan && ip maddr add ${WAN_MCAST} dev wan`
-          : 'ip link set lan down && ip link set lan address 02:00:00:00:02:01 && ip link set lan up && ' +
-            'ip link set wan down && ip link set wan address 02:00:00:00:33:01 && ip link set wan up',
-        'ip addr add 192.0.2.1/24 dev lan && ip addr add 198.51.100.1/24 dev wan',
-        'sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0',
-      ].join(' && '),
-    );
-    // A stateful forward policy: only SYNs from the LAN start flows, the rest must be known.
-    lab.exec(ns, 'nft -f -', {
-      input: `table inet fw {
-  chain forward {
-    type filter hook forward priority 0; policy drop;
-    ct state established,related accept
-    iifname "lan" oifname "wan" tcp flags & (syn | ack) == syn ct state new accept
-  }
-}
-`,
-    });
-    lab.exec(ns, 'sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0');
+    const ns = addFirewallNs(lab, sw, id, { mcast });
     const rules = createClusterRules({ buckets: N, seed: SEED, interfaces: ['lan', 'wan'], multicastMac: mcast }, nftRunner(ns));
     const table = createKernelTable({ netns: lab.nsPath(ns), logger: log });
     const transport = hub.join(`203.0.113.${id}`);
@@ -181,16 +103,7 @@ describe.skipIf(!ok).each<MacMode>(['shared unicast MAC', 'multicast MAC'])('act
     expect(overlapping(masks)).toBe(0);
   }
 
-  /** Flows "src:sport" of our port in a namespace's conntrack table. */
-  function flowsOn(ns: string): string[] {
-    const out = lab.exec(ns, `conntrack -L -p tcp --orig-port-dst ${PORT} 2>/dev/null`, { allowFail: true });
-    const flows: string[] = [];
-    for (const line of out.split('\n')) {
-      const m = /src=(\S+) dst=\S+ sport=(\d+)/.exec(line);
-      if (m) flows.push(`${m[1]}:${m[2]}`);
-    }
-    return flows;
-  }
+  const flowsOn = (ns: string): string[] => flowsIn(lab, ns);
 
   /** Stand-in for the sync engine: each node's external cache = the others' entries. */
   async function replicate(to: Fw, from: Fw[]): Promise<void> {
@@ -206,34 +119,11 @@ describe.skipIf(!ok).each<MacMode>(['shared unicast MAC', 'multicast MAC'])('act
   };
 
   beforeAll(async () => {
-    sw = lab.netns('sw');
-    lab.exec(sw, 'ip link add brl type bridge mcast_snooping 0 && ip link add brw type bridge mcast_snooping 0 && ip link set brl up && ip link set brw up');
-    cli = lab.netns('c');
-    const srv = lab.netns('s');
-    bridgePort(cli, 'eth0', 'lc', 'brl');
-    bridgePort(srv, 'eth0', 'ws', 'brw');
-    const addrs = Array.from({ length: 64 }, (_, i) => `ip addr add 192.0.2.${100 + i}/24 dev eth0`).join(' && ');
-    lab.exec(cli, `${addrs} && ip route add default via 192.0.2.1`);
-    lab.exec(srv, 'ip addr add 198.51.100.10/24 dev eth0 && ip route add default via 198.51.100.1');
-    if (mcast) {
-      // Stands in for ARP replies carrying the multicast MAC (arptables mangle in xt_cluster's docs).
-      lab.exec(cli, `ip neigh replace 192.0.2.1 lladdr ${LAN_MCAST} dev eth0 nud permanent`);
-      lab.exec(srv, `ip neigh replace 198.51.100.1 lladdr ${WAN_MCAST} dev eth0 nud permanent`);
-    }
-    const server = new LineProc(spawnIn(srv, SERVER));
-    await server.next('listening');
-    client = new LineProc(spawnIn(cli, CLIENT));
-    await client.next('ready');
+    const net = await buildClusterNet(lab, { mcast });
+    sw = net.sw;
+    client = net.client;
     for (const id of [1, 2, 3]) await addFirewall(id);
   }, 60_000);
-
-  function spawnIn(ns: string, script: string): ChildProcessWithoutNullStreams {
-    const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { detached: true, stdio: 'pipe' });
-    lab.onCleanup(() => {
-      if (p.pid !== undefined && p.exitCode === null) process.kill(-p.pid, 'SIGKILL');
-    });
-    return p;
-  }
 
   let firstFlows: string[] = [];
 
