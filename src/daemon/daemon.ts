@@ -313,8 +313,10 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     caches: { internal, external },
     setState,
     async start() {
-      // Fill the internal cache first: a resync answered from a partial cache would delete peers' entries.
+      // Fill the internal cache before the sync link opens: a resync request
+      // answered from a partial cache would sweep the peers' entries of ours.
       for (const m of mirrors) await m.start();
+      await deps.transport.open();
       engine.start();
       logger.info({ mode: mode.name, internal: internal.ct.size }, 'daemon started');
     },

@@ -158,8 +158,7 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
   });
   lifecycleRef.stop = (r) => lifecycle.stop(r);
   try {
-    await transport.open();
-    await daemon.start();
+    await daemon.start(); // fills the internal cache, then opens the sync link
     if (config.cluster !== undefined) {
       // Active-active (Cluster section, src/daemon/cluster.ts): no VRRP master, no commit-all.
       if (vrrp !== undefined) throw new Error('a Cluster section and --vrrp-config exclude each other');
