@@ -59,7 +59,7 @@ export interface ClusterHandle {
 
 export async function startCluster(cfg: ClusterConfig, d: ClusterDeps): Promise<ClusterHandle> {
   const { table, logger } = d;
-  const log = logger.child({ layer: 'cluster', node: cfg.nodeId });
+  const log = logger.child({ layer: 'cluster', nodeId: cfg.nodeId });
   const seed = cfg.hashSeed;
   const buckets = cfg.buckets;
   const rules = createClusterRules(
