@@ -3,6 +3,7 @@
  * src/config/cluster.ts) or from flags, which are turned into the same INI
  * text so both go through one parser and one set of diagnostics.
  */
+import { DEFAULT_KEY_FILE } from './key';
 import { DEFAULT_PATHS, type InitPaths } from './types';
 
 export const OUTPUTS = ['conntrackd', 'keepalived', 'nftables', 'systemd', 'pacemaker', 'dbus'] as const;
@@ -18,6 +19,10 @@ export interface InitArgs {
   only: OutputName[];
   paths: InitPaths;
   group?: string;
+  /** Sync key path (default /etc/ctsync/sync.key); undefined with --no-auth. */
+  keyFile?: string;
+  /** --new-key: generate a key even if the file exists (with --force). */
+  newKey: boolean;
   help: boolean;
 }
 
@@ -35,11 +40,15 @@ const NODE_FIELDS = ['sync_address', 'sync_interface', 'lan_interface', 'wan_int
 
 export const INIT_USAGE = `usage: ctsyncd init (--cluster FILE | CLUSTER FLAGS) [--node NAME] [--out DIR] [--force]
                     [--only conntrackd,keepalived,nftables,systemd,pacemaker,dbus] [--group NAME]
+                    [--key-file PATH | --no-auth] [--new-key]
                     [--binary PATH] [--config PATH] [--notify-hook PATH] [--socket PATH] [--lock-file PATH]
 cluster flags: --name N --vrid N [--advert-int S] [--vrrp-version 2|3] [--vip-lan CIDR,..] [--vip-wan CIDR,..]
                [--sync-mode ftfw|alarm|notrack] [--sync-transport udp|multicast|tcp] [--sync-port P]
                --node-def NAME,SYNC_ADDR,SYNC_IF,LAN_IF,WAN_IF,PRIORITY (once per node)
 writes into DIR (default ./ctsync-NODE): conntrackd.conf keepalived.conf nftables.conf ctsyncd.service cib.xml org.ctsync.Daemon1.conf
+sync authentication: conntrackd.conf gets Sync { Auth { KeyFile PATH } } (default ${DEFAULT_KEY_FILE});
+  an existing key file is checked and kept, a missing one is generated (32 random bytes, hex, mode 0600):
+  copy it to every other node before running init there. --new-key --force replaces an existing key.
 `;
 
 const SAFE_VALUE = /^[A-Za-z0-9_.:/,\- ]*$/;
@@ -49,7 +58,9 @@ export function parseInitArgs(argv: readonly string[]): ParsedInitArgs {
   const paths: InitPaths = { ...DEFAULT_PATHS };
   const cluster: string[] = [];
   const nodes: string[] = [];
-  const out: InitArgs = { force: false, only: [...OUTPUTS], paths, help: false };
+  const out: InitArgs = { force: false, only: [...OUTPUTS], paths, keyFile: DEFAULT_KEY_FILE, newKey: false, help: false };
+  let noAuth = false;
+  let keyFlag = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
     if (flag === '-h' || flag === '--help') {
@@ -58,6 +69,11 @@ export function parseInitArgs(argv: readonly string[]): ParsedInitArgs {
     }
     if (flag === '--force') {
       out.force = true;
+      continue;
+    }
+    if (flag === '--no-auth' || flag === '--new-key') {
+      if (flag === '--no-auth') noAuth = true;
+      else out.newKey = true;
       continue;
     }
     const value = argv[i + 1];
@@ -70,6 +86,11 @@ export function parseInitArgs(argv: readonly string[]): ParsedInitArgs {
     else if (pathKey !== undefined) {
       if (!value.startsWith('/')) return { ok: false, error: `${flag}: '${value}' must be an absolute path` };
       paths[pathKey] = value;
+    } else if (flag === '--key-file') {
+      if (!value.startsWith('/')) return { ok: false, error: `--key-file: '${value}' must be an absolute path (the daemon reads it from there)` };
+      if (/[ ,]/.test(value)) return { ok: false, error: `--key-file: '${value}' must not contain spaces or commas` };
+      out.keyFile = value;
+      keyFlag = true;
     } else if (flag === '--cluster') out.clusterFile = value;
     else if (flag === '--node') out.node = value;
     else if (flag === '--out') out.outDir = value;
@@ -88,6 +109,8 @@ export function parseInitArgs(argv: readonly string[]): ParsedInitArgs {
     } else return { ok: false, error: `unknown option ${flag}` };
   }
   if (out.help) return { ok: true, args: out };
+  if (noAuth && (keyFlag || out.newKey)) return { ok: false, error: '--no-auth excludes --key-file and --new-key' };
+  if (noAuth) delete out.keyFile;
   if (out.clusterFile !== undefined && (cluster.length > 0 || nodes.length > 0)) {
     return { ok: false, error: '--cluster and cluster flags (--name, --node-def, ...) exclude each other' };
   }

@@ -70,6 +70,15 @@ function linkBlock(ctx: InitContext): Rendered {
   };
 }
 
+/**
+ * ctsync extension (docs/auth.md): every sync datagram sealed with HMAC-SHA256
+ * under the shared key; all nodes need the same key file.
+ */
+function authBlock(ctx: InitContext): string[] {
+  if (ctx.keyFile === undefined) return [];
+  return ['\tAuth {', `\t\tKeyFile ${ctx.keyFile}`, '\t}'];
+}
+
 /** Addresses whose flows are the firewall's own: loopback, VIPs, sync addresses. */
 function ignoredAddresses(ctx: InitContext): string[] {
   const out = ['\t\t\tIPv4_address 127.0.0.1', '\t\t\tIPv6_address ::1'];
@@ -89,9 +98,11 @@ export function renderConntrackdConf(ctx: InitContext): Rendered {
   if (!link.ok) return link;
   const lines = [
     `# ctsyncd sync configuration for node ${ctx.node.name} of cluster ${ctx.cluster.name}.`,
-    '# Written by `ctsyncd init`; conntrackd.conf syntax (conntrackd 1.4.7 reads it too, except ControlGroup).',
+    '# Written by `ctsyncd init`; conntrackd.conf syntax (conntrackd 1.4.7 reads it too, except the',
+    '# ctsync extensions ControlGroup and Sync/Auth).',
     'Sync {',
     ...modeBlock(ctx),
+    ...authBlock(ctx),
     link.text,
     '}',
     '',

@@ -14,17 +14,15 @@ import { INIT_USAGE, parseInitArgs, type OutputName } from './args';
 import { renderCib } from './cib';
 import { renderConntrackdConf } from './conntrackd-conf';
 import { renderDbusPolicy, renderSystemdUnit } from './files';
+import { ensureSyncKey, keyAdvice, type KeyDeps, type KeyOutcome } from './key';
 import { renderKeepalivedConf } from './keepalived-conf';
 import { renderNftRuleset } from './nftables-conf';
 import type { InitContext } from './types';
 
-export interface InitDeps {
+export interface InitDeps extends KeyDeps {
   stdout: { write(s: string): unknown };
   stderr: { write(s: string): unknown };
   readFile(path: string): string;
-  writeFile(path: string, text: string, mode: number): void;
-  exists(path: string): boolean;
-  mkdir(path: string): void;
   hostname(): string;
   /** Root of the installed package (holds hooks/). */
   packageDir: string;
@@ -128,7 +126,9 @@ export async function runInit(argv: readonly string[], deps: InitDeps): Promise<
     deps.stderr.write(`ctsyncd init: ${node}\n`);
     return 1;
   }
-  const ctx: InitContext = { cluster: config, node, peers: config.nodes.filter((n) => n !== node), paths: args.paths, group: args.group };
+  const ctx: InitContext = {
+    cluster: config, node, peers: config.nodes.filter((n) => n !== node), paths: args.paths, group: args.group, keyFile: args.keyFile,
+  };
   const files = renderAll(ctx, args.only, deps);
   if (typeof files === 'string') {
     deps.stderr.write(`ctsyncd init: ${files}\n`);
@@ -140,6 +140,15 @@ export async function runInit(argv: readonly string[], deps: InitDeps): Promise<
     deps.stderr.write(`ctsyncd init: ${existing.map((f) => join(dir, f.name)).join(', ')} already exist; use --force to overwrite\n`);
     return 1;
   }
+  // the key first: a config naming a key that could not be made is not written
+  let key: KeyOutcome | undefined;
+  if (args.keyFile !== undefined && args.only.includes('conntrackd')) {
+    key = ensureSyncKey({ path: args.keyFile, newKey: args.newKey, force: args.force }, deps);
+    if (!key.ok) {
+      deps.stderr.write(`ctsyncd init: ${key.error}; nothing written (or give --key-file PATH, or --no-auth)\n`);
+      return 1;
+    }
+  }
   try {
     deps.mkdir(dir);
     for (const f of files) deps.writeFile(join(dir, f.name), f.text, f.mode);
@@ -148,5 +157,9 @@ export async function runInit(argv: readonly string[], deps: InitDeps): Promise<
     return 1;
   }
   for (const f of files) deps.stdout.write(`wrote ${join(dir, f.name)}\n`);
+  if (key?.ok) deps.stdout.write(keyAdvice(key));
+  else if (args.keyFile === undefined && args.only.includes('conntrackd')) {
+    deps.stdout.write('sync authentication is off (--no-auth): anyone who can reach the sync port can change the peer\'s flows\n');
+  }
   return 0;
 }

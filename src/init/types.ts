@@ -27,4 +27,6 @@ export interface InitContext {
   paths: InitPaths;
   /** Operator group for the control socket and the D-Bus policy; undefined = root only. */
   group?: string;
+  /** Sync key file for `Sync { Auth { KeyFile } }`; undefined = no authentication (--no-auth). */
+  keyFile?: string;
 }

@@ -22,7 +22,7 @@ describe('ctsyncd init', () => {
     expect(err).toBe('');
     expect(code).toBe(0);
     expect([...deps.files.keys()].sort()).toEqual(
-      ['out/cib.xml', 'out/conntrackd.conf', 'out/ctsyncd.service', 'out/keepalived.conf', 'out/nftables.conf', 'out/org.ctsync.Daemon1.conf'],
+      ['/etc/ctsync/sync.key', 'out/cib.xml', 'out/conntrackd.conf', 'out/ctsyncd.service', 'out/keepalived.conf', 'out/nftables.conf', 'out/org.ctsync.Daemon1.conf'],
     );
     const ct = parseConntrackdConf(file('out/conntrackd.conf'));
     expect(ct.diagnostics).toEqual([]);
