@@ -134,8 +134,9 @@ export async function runFailoverBench(o: FailoverBenchOptions): Promise<{ rows:
           loads.push(loadavg()[0]?.toFixed(2) ?? '?');
           process.stdout.write(`failover: ${variant}, advert ${advert} s, ${flows} flows ...\n`);
           try {
-            // Detection takes 3 adverts + skew; the commit grows with the table.
-            const observeMs = Math.max(5000, advert * 4000 + 4000 + flows / 50);
+            // Detection takes 3 adverts + skew, the commit grows with the table, and a client
+            // retransmits at ~0.2, 0.6, 1.4, 3, 6.2, 12.6 s: watch long enough to see it resume.
+            const observeMs = 6000 + advert * 4000 + flows / 10;
             const r = await runFailover({
               prefix: PREFIX, seq, variant, advertInt: advert, vrrpVersion: 3, flows, streams: o.streams,
               runDir: path.join(runRoot, `${seq}-${variant}-${advert}-${flows}`), logger: log,
