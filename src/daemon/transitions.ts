@@ -12,6 +12,10 @@
  * Every step is timed and logged; the whole transition is recorded on the
  * daemon (status, D-Bus TransitionFinished). Instances of one sync group call
  * the hooks once each: the first runs the transition, the others join it.
+ * The after-MASTER steps (full dumps, bulk send: seconds with large tables,
+ * on this event loop) start only once every instance that went for MASTER
+ * has its addresses (or after GROUP_ADDRESS_WAIT_MS), so they do not delay
+ * the other instances' addresses.
  */
 import type { VrrpHooks } from '../ha/vrrp/speaker';
 import type { Clock } from '../util/clock';
@@ -25,6 +29,9 @@ export interface TransitionDeps {
   setState(state: HaState, steps?: TransitionStep[]): void;
 }
 
+/** Upper bound on waiting for the other instances' addresses before the after-MASTER steps. */
+export const GROUP_ADDRESS_WAIT_MS = 2000;
+
 export interface Transitions extends VrrpHooks {
   /** The state the last transition reached (or is running towards). */
   readonly target: HaState;
@@ -36,6 +43,34 @@ export function createTransitions(deps: TransitionDeps): Transitions {
   let running: Promise<void> = Promise.resolve();
   let steps: TransitionStep[] = [];
   let current = '';
+  // Instances that went for MASTER and have not taken their addresses yet.
+  const awaitingAddresses = new Set<string>();
+  let addressesTaken: (() => void) | null = null;
+  const settleAddresses = (): void => {
+    if (awaitingAddresses.size > 0 || addressesTaken === null) return;
+    const done = addressesTaken;
+    addressesTaken = null;
+    done();
+  };
+  const allAddressesTaken = (): Promise<void> =>
+    awaitingAddresses.size === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const timer = clock.setTimeout(() => {
+            logger.warn({ waiting: [...awaitingAddresses] }, 'after-MASTER steps start without every instance\'s addresses');
+            awaitingAddresses.clear();
+            settleAddresses();
+          }, GROUP_ADDRESS_WAIT_MS);
+          addressesTaken = () => {
+            clock.clear(timer);
+            resolve();
+          };
+        });
+  /** `name` has its addresses, or is no longer going for MASTER. */
+  const noLongerAwaited = (name: string): void => {
+    awaitingAddresses.delete(name);
+    settleAddresses();
+  };
 
   const step = async (name: string, fn: () => Promise<unknown>): Promise<void> => {
     const t0 = clock.now();
@@ -72,13 +107,16 @@ export function createTransitions(deps: TransitionDeps): Transitions {
     },
     beforeMaster(name) {
       logger.info({ instance: name }, 'becoming MASTER: committing the external cache before taking the addresses');
+      awaitingAddresses.add(name);
       return go('MASTER', 'before', async () => {
         await step('commit', () => api.commit('all'));
       });
     },
     afterMaster(name) {
       logger.info({ instance: name }, 'MASTER: addresses taken');
+      noLongerAwaited(name);
       return go('MASTER', 'after', async () => {
+        await allAddressesTaken();
         await step('flush-external', () => api.flushCache('external'));
         await step('resync-kernel', () => api.resyncKernel('all'));
         await step('bulk-send', () => api.bulkSend());
@@ -86,6 +124,7 @@ export function createTransitions(deps: TransitionDeps): Transitions {
     },
     afterBackup(name) {
       logger.info({ instance: name }, 'BACKUP');
+      noLongerAwaited(name);
       return go('BACKUP', 'after', async () => {
         await step('shorten-timers', () => api.shortenTimers());
         await step('request-resync', () => api.requestResync());
@@ -93,6 +132,7 @@ export function createTransitions(deps: TransitionDeps): Transitions {
     },
     afterFault(name) {
       logger.info({ instance: name }, 'FAULT');
+      noLongerAwaited(name);
       return go('FAULT', 'after', async () => {
         await step('shorten-timers', () => api.shortenTimers());
       });
