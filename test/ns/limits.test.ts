@@ -28,6 +28,10 @@ async function noSpace(pair: DaemonPair, n: NodeName): Promise<number> {
   return s.caches.find((c) => c.name === 'internal')?.noSpace ?? -1;
 }
 
+async function overruns(pair: DaemonPair, n: NodeName): Promise<number> {
+  return (await pair.stats(n, 'runtime')).netlink.overrun;
+}
+
 /** Create flows [first, first+n) in chunks; the kernel must accept all of them. */
 async function create(pair: DaemonPair, n: NodeName, first: number, count: number, chunk = 2_000): Promise<void> {
   for (let i = 0; i < count; i += chunk) {
@@ -60,12 +64,15 @@ describe.skipIf(!isRoot())('limits: HashLimit reached on fw1', () => {
     await pair.waitCount('fw1', 'internal', LIMIT, 30_000);
     await waitFor(async () => (await noSpace(pair, 'fw1')) >= 3_000, 30_000, 200);
     const firstRefused = await noSpace(pair, 'fw1');
+    // exact unless an event overrun made the daemon resync (a dump retries the refused flows)
+    if ((await overruns(pair, 'fw1')) === 0) expect(firstRefused).toBe(3_000);
     await pair.waitReplicated({ expectSize: LIMIT, timeoutMs: 60_000 });
     const rss1 = rssKiB(pid as number);
 
     // a second burst of 20,000 flows: all refused, memory must not follow
     await create(pair, 'fw1', 8_000, 20_000, 5_000);
     await waitFor(async () => (await noSpace(pair, 'fw1')) >= firstRefused + 20_000, 60_000, 200);
+    if ((await overruns(pair, 'fw1')) === 0) expect(await noSpace(pair, 'fw1')).toBe(23_000);
     const rss2 = rssKiB(pid as number);
     expect((await pair.status('fw1')).cache.internal).toBe(LIMIT);
     expect(pair.pid('fw1')).toBe(pid);
@@ -118,8 +125,9 @@ describe.skipIf(!isRoot())('limits: nf_conntrack_max reached on fw2 during -c', 
     expect(m, first.stderr).not.toBeNull();
     const committed = Number(m?.[1]);
     const failed = Number(m?.[2]);
-    expect(committed + failed).toBe(N);
-    expect(failed).toBeGreaterThanOrEqual(N - LOW);
+    // the kernel takes entries up to nf_conntrack_max in the namespace, then ENOMEM
+    // (established TCP flows are not early-dropped)
+    expect([committed, failed]).toEqual([LOW, N - LOW]);
     expect(await pair.table('fw2').count('ct')).toBe(committed);
     expect(pair.pid('fw2')).toBe(pid);
     expect((await pair.status('fw2')).cache.external).toBe(N);
@@ -127,7 +135,8 @@ describe.skipIf(!isRoot())('limits: nf_conntrack_max reached on fw2 during -c', 
     const second = await pair.cli('fw2', ['-c'], 60_000);
     expect(await pair.table('fw2').count('ct')).toBe(N);
     expect(pair.pid('fw2')).toBe(pid);
-    // record what the second commit says about the entries already present
-    expect(second.stderr + second.stdout).toMatch(/commit: \d+ entries committed, \d+ failed/);
+    // entries already present are not failures
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/^commit: 3000 entries committed, 0 failed, [\d.]+ seconds\n$/);
   }, 180_000);
 });
