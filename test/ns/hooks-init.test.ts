@@ -18,7 +18,7 @@ async function render(dir: string, extra: string[]): Promise<number> {
   const out: string[] = [];
   const deps = { ...defaultInitDeps(), stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => out.push(s) } };
   const code = await runInit(
-    ['--cluster', CLUSTER, '--out', dir, '--binary', join(ROOT, 'bin', 'ctsyncd'), '--notify-hook', join(ROOT, 'hooks', 'keepalived-notify'), ...extra],
+    ['--cluster', CLUSTER, '--out', dir, '--key-file', join(dir, 'sync.key'), '--binary', join(ROOT, 'bin', 'ctsyncd'), '--notify-hook', join(ROOT, 'hooks', 'keepalived-notify'), ...extra],
     deps,
   );
   if (code !== 0) throw new Error(out.join(''));
