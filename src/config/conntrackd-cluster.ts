@@ -20,6 +20,7 @@
  *     HashIPv6 off
  *     MulticastMAC off
  *     Table ctsync_cluster
+ *     InitialSyncWait 3000          # ms
  *   }
  *
  * Pure: statements in, a ClusterConfig (defaults applied) or undefined plus
@@ -33,7 +34,7 @@ import { Result, parseIfName, parseIp } from './values';
 
 const CLUSTER_KEYS = [
   'NodeId', 'IPv4_address', 'IPv6_address', 'Peers', 'Port', 'ClusterInterface', 'Buckets', 'HashSeed',
-  'HeartbeatInterval', 'DeadAfter', 'ListenIntervals', 'HashIPv6', 'MulticastMAC', 'Table',
+  'HeartbeatInterval', 'DeadAfter', 'ListenIntervals', 'HashIPv6', 'MulticastMAC', 'Table', 'InitialSyncWait',
 ];
 const WHERE = 'Cluster';
 /** Same character set the nft rule writer accepts (src/cluster/kernel.ts). */
@@ -123,6 +124,8 @@ function readOne(ctx: Ctx, o: Stmt, acc: Acc, seen: Map<string, number>): void {
       return num(2, 100);
     case 'ListenIntervals':
       return num(1, 100);
+    case 'InitialSyncWait':
+      return num(0, 600_000);
     case 'HashSeed': {
       const w = single(ctx, o, WHERE);
       const v = w ? checked(ctx, o, w, parseU32(w.text)) : undefined;
@@ -194,6 +197,7 @@ export function readCluster(ctx: Ctx, s: Stmt): ClusterConfig | undefined {
     ipv6: b('HashIPv6'),
     multicastMac: b('MulticastMAC'),
     table: typeof table === 'string' ? table : CONNTRACKD_DEFAULTS.clusterTable,
+    initialSyncWaitMs: n('InitialSyncWait', CONNTRACKD_DEFAULTS.clusterInitialSyncWait),
     line: s.line,
   };
 }

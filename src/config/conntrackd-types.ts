@@ -205,6 +205,12 @@ export interface ClusterConfig {
   multicastMac: boolean;
   /** nftables table name. Default ctsync_cluster. */
   table: string;
+  /**
+   * ms a starting node waits for the first full resync (FT-FW bulk) from
+   * every peer before it joins, so takeovers commit from a complete external
+   * cache (InitialSyncWait). Default 3000; 0 = do not wait.
+   */
+  initialSyncWaitMs: number;
   /** Line of the Cluster block, for later diagnostics. */
   line: number;
 }
@@ -249,6 +255,7 @@ export const CONNTRACKD_DEFAULTS = {
   clusterListenIntervals: 3,
   clusterTable: 'ctsync_cluster',
   clusterMaxPeers: 7,
+  clusterInitialSyncWait: 3000,
 } as const;
 
 export function defaultGeneral(): GeneralConfig {

@@ -21,11 +21,12 @@ import type { ClusterConfig } from '../config/conntrackd-types';
 import { createClusterNode, type ClusterNode } from '../cluster/driver';
 import { createClusterRules, nftRunner, type NftRunner } from '../cluster/kernel';
 import { aim, heldMask, view } from '../cluster/membership';
-import { formatMask, toList } from '../cluster/ranges';
+import { formatMask, fullMask, toList } from '../cluster/ranges';
 import { releaseFlows, takeover } from '../cluster/takeover';
 import { UdpPeersTransport } from '../cluster/udp-peers';
 import type { KernelTable } from '../netlink/table';
 import type { CtRecord } from '../netlink/types';
+import type { PeerEvent } from '../sync/engine';
 import type { Transport } from '../transport/types';
 import type { Clock } from '../util/clock';
 import type { Logger } from '../util/log';
@@ -33,8 +34,11 @@ import type { ClusterStatus, DaemonApi } from './api';
 import type { Caches } from './daemon';
 
 export interface ClusterDeps {
-  /** The running daemon: its api (status is decorated) and its external cache. */
-  daemon: { api: DaemonApi; caches: { external: Caches } };
+  /**
+   * The running daemon: its api (status is decorated), its external cache,
+   * and its sync engine (peer events: the first bulk from each peer).
+   */
+  daemon: { api: DaemonApi; caches: { external: Caches }; engine?: { onPeerEvent(h: (ev: PeerEvent) => void): () => void } };
   table: KernelTable;
   clock: Clock;
   logger: Logger;
@@ -57,7 +61,25 @@ export interface ClusterHandle {
   stop(): Promise<void>;
 }
 
+export interface PreparedCluster {
+  /** After daemon.start(): wait for the peers' full resync, then join. */
+  start(): Promise<ClusterHandle>;
+}
+
+/** prepareCluster + start, for callers whose daemon runs already (tests). */
 export async function startCluster(cfg: ClusterConfig, d: ClusterDeps): Promise<ClusterHandle> {
+  return (await prepareCluster(cfg, d)).start();
+}
+
+/**
+ * Before daemon.start(): close the rule (a rule left by a crashed run must
+ * not forward) and delete the entries of every bucket from the kernel table:
+ * a starting node owns no bucket, and entries left from an earlier run are
+ * stale (their TCP windows lag behind the flows, which other nodes carried
+ * meanwhile); the daemon must neither keep nor announce them. Starts
+ * listening for the peers' resyncs.
+ */
+export async function prepareCluster(cfg: ClusterConfig, d: ClusterDeps): Promise<PreparedCluster> {
   const { table, logger } = d;
   const log = logger.child({ layer: 'cluster', nodeId: cfg.nodeId });
   const seed = cfg.hashSeed;
@@ -126,41 +148,94 @@ export async function startCluster(cfg: ClusterConfig, d: ClusterDeps): Promise<
     };
   };
 
-  // Decorate the daemon's status (control socket, D-Bus) with the cluster view.
-  const api = d.daemon.api;
-  const baseStatus = api.status;
-  api.status = async () => ({ ...(await baseStatus.call(api)), cluster: status() });
-
-  try {
-    await node.start();
-  } catch (e) {
-    api.status = baseStatus;
-    node.stop();
-    await transport.close().catch(() => undefined);
-    throw e instanceof Error ? e : new Error(String(e));
+  await rules.apply(0);
+  const stale = await releaseFlows({ table, buckets, seed }, fullMask(buckets));
+  if (stale.selected > 0 || stale.error !== undefined) {
+    log.info({ selected: stale.selected, deleted: stale.deleted, failed: stale.failed, error: stale.error }, 'cluster: entries of an earlier run deleted');
   }
-  log.info(
-    { address: cfg.address, peers: cfg.peers, port: cfg.port, buckets, seed: `0x${seed.toString(16)}`, interfaces: cfg.interfaces },
-    'cluster: active-active mode started',
-  );
+  const synced = d.daemon.engine && cfg.initialSyncWaitMs > 0 ? trackInitialSync(d.daemon.engine, cfg.peers) : undefined;
 
-  let stopped = false;
-  return {
-    node,
-    status,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      // Alone in the view: nobody can take the buckets, do not wait for a claim.
-      const alone = view(node.state()).length <= 1;
-      const handed = alone ? false : await node.leave(d.leaveTimeoutMs ?? 3000);
-      node.stop();
-      await node.idle();
-      // No bucket: this node forwards nothing on the cluster legs until it runs again.
-      await rules.apply(0).catch((e: unknown) => log.warn({ err: String(e) }, 'cluster: could not close the rule'));
-      await transport.close().catch(() => undefined);
+  const join = async (): Promise<ClusterHandle> => {
+    // Join only once the peers' tables are here (or after InitialSyncWait):
+    // a takeover commits from the external cache, so it must be complete.
+    if (synced) {
+      const r = await synced.wait(cfg.initialSyncWaitMs, d.clock);
+      if (r.missing.length > 0) log.warn({ synced: r.done, missing: r.missing, waitedMs: cfg.initialSyncWaitMs }, 'cluster: no full resync from some peers; joining anyway');
+      else log.info({ synced: r.done }, 'cluster: full resync received from every peer');
+    }
+
+    // Decorate the daemon's status (control socket, D-Bus) with the cluster view.
+    const api = d.daemon.api;
+    const baseStatus = api.status;
+    api.status = async () => ({ ...(await baseStatus.call(api)), cluster: status() });
+
+    try {
+      await node.start();
+    } catch (e) {
       api.status = baseStatus;
-      log.info({ handed }, 'cluster: stopped');
+      node.stop();
+      await transport.close().catch(() => undefined);
+      throw e instanceof Error ? e : new Error(String(e));
+    }
+    log.info(
+      { address: cfg.address, peers: cfg.peers, port: cfg.port, buckets, seed: `0x${seed.toString(16)}`, interfaces: cfg.interfaces },
+      'cluster: active-active mode started',
+    );
+
+    let stopped = false;
+    return {
+      node,
+      status,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        // Alone in the view: nobody can take the buckets, do not wait for a claim.
+        const alone = view(node.state()).length <= 1;
+        const handed = alone ? false : await node.leave(d.leaveTimeoutMs ?? 3000);
+        node.stop();
+        await node.idle();
+        // No bucket: this node forwards nothing on the cluster legs until it runs again.
+        await rules.apply(0).catch((e: unknown) => log.warn({ err: String(e) }, 'cluster: could not close the rule'));
+        await transport.close().catch(() => undefined);
+        api.status = baseStatus;
+        log.info({ handed }, 'cluster: stopped');
+      },
+    };
+  };
+
+  return { start: join };
+}
+
+/**
+ * Records complete bulks (FT-FW resyncs) from the addresses of `peers` as
+ * they arrive; wait() resolves once every one has come, or after `ms`.
+ */
+export function trackInitialSync(
+  engine: { onPeerEvent(h: (ev: PeerEvent) => void): () => void },
+  peers: readonly string[],
+): { wait(ms: number, clock: Clock): Promise<{ done: string[]; missing: string[] }> } {
+  const missing = new Set(peers);
+  const done: string[] = [];
+  let wake: (() => void) | undefined;
+  const off = engine.onPeerEvent((ev) => {
+    if (ev.type !== 'bulk-done' || !missing.delete(ev.peer)) return;
+    done.push(ev.peer);
+    if (missing.size === 0) wake?.();
+  });
+  return {
+    wait(ms, clock) {
+      return new Promise((resolve) => {
+        let timer: ReturnType<Clock['setTimeout']> | undefined;
+        const finish = (): void => {
+          wake = undefined;
+          off();
+          if (timer) clock.clear(timer);
+          resolve({ done: [...done], missing: [...missing] });
+        };
+        if (missing.size === 0) return finish();
+        wake = finish;
+        timer = clock.setTimeout(finish, ms);
+      });
     },
   };
 }

@@ -80,8 +80,8 @@ function conf(id: number, dir: string): string {
     '\tClusterInterface wan',
     '\tBuckets 32',
     '\tHashSeed 0x5eed',
-    '\tHeartbeatInterval 100',
-    '\tDeadAfter 3',
+    '\tHeartbeatInterval 200',
+    '\tDeadAfter 5',
     '}',
     '',
   ].join('\n');
@@ -247,5 +247,44 @@ describe.skipIf(!ok)('ctsyncd active-active: 3 daemons, Cluster sections, FT-FW 
     expect(sts.map((s) => s.cluster?.takeovers.failed)).toEqual([0, 0]);
     client.send('round');
     expect(await client.next('round', 30_000)).toBe('round 300 0');
+  });
+
+  it('after the failure, new flows of each survivor still replicate to the other', async () => {
+    client.send('open 60');
+    const o = parseOpened(await client.next('opened', 30_000));
+    expect([o.ok, o.fail]).toEqual(['60', '0']);
+    for (const fl of o.flows) expect(ownerOf(fl)).toHaveLength(1);
+    await waitFor(async () => {
+      for (const n of live()) {
+        const ext = await cacheFlows(n.id, 'external');
+        if (o.flows.some((fl) => ownerOf(fl)[0] !== n.id && !ext.has(fl))) return false;
+      }
+      return true;
+    }, 10_000, 200);
+    client.send('round');
+    expect(await client.next('round', 30_000)).toBe('round 360 0');
+    flows = [...flows, ...o.flows];
+  });
+
+  it('node 2 restarts: it waits for the full resync, takes its share back with the flows, the others release theirs', async () => {
+    const n2 = node(2);
+    lab.exec(n2.ns, 'ip link set sync0 up');
+    const r = await new Promise<{ code: number; err: string }>((res) => {
+      execFile('ip', ['netns', 'exec', n2.ns, process.execPath, CTSYNCD, '-C', n2.conf, '-d'], { timeout: 40_000 }, (err, _o, stderr) => res({ code: err ? 1 : 0, err: String(stderr) }));
+    });
+    if (r.code !== 0) throw new Error(`node 2 restart failed: ${r.err}\n${logTail(2)}`);
+    expect(readFileSync(n2.log, 'utf8')).toContain('cluster: full resync received from every peer');
+    lab.exec(n2.ns, 'ip link set lan up && ip link set wan up');
+    down.delete(2);
+    owners = await converged([range(0, 9), range(10, 20), range(21, 31)]);
+    // Every one of the 360 flows is in exactly its owner's kernel table.
+    await waitFor(() => {
+      const seen = new Map<string, number[]>();
+      for (const n of live()) for (const fl of flowsOn(lab, n.ns)) seen.set(fl, [...(seen.get(fl) ?? []), n.id]);
+      return flows.every((fl) => JSON.stringify(seen.get(fl) ?? []) === JSON.stringify(ownerOf(fl)));
+    }, 10_000, 200);
+    expect(flows.filter((fl) => ownerOf(fl)[0] === 2).length).toBeGreaterThan(0);
+    client.send('round');
+    expect(await client.next('round', 30_000)).toBe('round 360 0');
   });
 });

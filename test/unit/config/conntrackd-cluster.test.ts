@@ -27,6 +27,7 @@ describe('conntrackd.conf Cluster section (ctsync extension)', () => {
       ipv6: false,
       multicastMac: false,
       table: 'ctsync_cluster',
+      initialSyncWaitMs: 3000,
       line: 11,
     });
   });
@@ -51,6 +52,7 @@ describe('conntrackd.conf Cluster section (ctsync extension)', () => {
         '  HashIPv6 on',
         '  MulticastMAC yes',
         '  Table aa_rules',
+        '  InitialSyncWait 0',
       ),
     );
     expect(r.diagnostics).toEqual([]);
@@ -67,6 +69,7 @@ describe('conntrackd.conf Cluster section (ctsync extension)', () => {
       ipv6: true,
       multicastMac: true,
       table: 'aa_rules',
+      initialSyncWaitMs: 0,
     });
   });
 

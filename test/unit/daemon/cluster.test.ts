@@ -11,11 +11,12 @@ import { bucketOfRecord } from '../../../src/cluster/hash';
 import { has } from '../../../src/cluster/ranges';
 import type { ClusterConfig } from '../../../src/config/conntrackd-types';
 import type { DaemonApi, DaemonStatus } from '../../../src/daemon/api';
-import { startCluster, type ClusterHandle } from '../../../src/daemon/cluster';
+import { prepareCluster, startCluster, trackInitialSync, type ClusterHandle } from '../../../src/daemon/cluster';
+import type { PeerEvent } from '../../../src/sync/engine';
 import { tupleKey } from '../../../src/netlink/ct/key';
 import { MemoryTable } from '../../../src/netlink/memory-table';
 import type { CtRecord } from '../../../src/netlink/types';
-import { systemClock } from '../../../src/util/clock';
+import { FakeClock, systemClock } from '../../../src/util/clock';
 import { silentLogger } from '../../../src/util/log';
 import { waitFor } from '../../helpers/netns';
 import { Hub } from '../cluster/hub';
@@ -39,6 +40,7 @@ function cfg(id: number): ClusterConfig {
     ipv6: false,
     multicastMac: false,
     table: 'ctsync_cluster',
+    initialSyncWaitMs: 0,
     line: 1,
   };
 }
@@ -131,6 +133,30 @@ describe('startCluster (daemon wiring, in memory)', () => {
     expect((await n1.api.status()).cluster).toBeUndefined();
   });
 
+  it('prepare deletes the entries an earlier run left in the kernel table before the daemon starts', async () => {
+    const hub = new Hub(true);
+    const table = new MemoryTable();
+    const flows = Array.from({ length: 8 }, (_, h) => makeFlows(5, { first: h * 60_000 })).flat();
+    await table.create(flows);
+    const external = createCache({ name: 'external', limit: 1000 });
+    const scripts: string[] = [];
+    const prepared = await prepareCluster(cfg(1), {
+      daemon: { api: fakeApi(), caches: { external: { ct: external, expect: createCache({ name: 'x', limit: 10 }) } } },
+      table,
+      clock: systemClock(),
+      logger: silentLogger(),
+      nft: async (s) => {
+        scripts.push(s);
+      },
+      transport: hub.join('203.0.113.1'),
+    });
+    expect(table.size('ct')).toBe(0);
+    expect(scripts).toHaveLength(1);
+    expect(scripts[0]).not.toContain('jhash');
+    const h = await prepared.start();
+    h.node.stop();
+  });
+
   it('a released bucket\'s flows leave the kernel table of the old owner', async () => {
     const hub = new Hub(true);
     const flows = Array.from({ length: 64 }, (_, h) => makeFlows(5, { first: h * 60_000 })).flat();
@@ -148,5 +174,53 @@ describe('startCluster (daemon wiring, in memory)', () => {
     for (const r of left) expect(has(0xffff, bucketOfRecord(r, N, SEED) ?? -1)).toBe(true);
     expect(left.length).toBe(flows.filter((f) => (bucketOfRecord(f, N, SEED) ?? 99) < 16).length);
     expect((await n1.api.status()).cluster?.releases.deleted).toBe(flows.length - left.length);
+  });
+});
+
+describe('trackInitialSync', () => {
+  function fakeEngine(): { onPeerEvent(h: (ev: PeerEvent) => void): () => void; emit(ev: PeerEvent): void; subscribers(): number } {
+    const hs = new Set<(ev: PeerEvent) => void>();
+    return {
+      onPeerEvent(h) {
+        hs.add(h);
+        return () => hs.delete(h);
+      },
+      emit: (ev) => hs.forEach((h) => h(ev)),
+      subscribers: () => hs.size,
+    };
+  }
+
+  it('resolves once every peer completed a bulk; other events do not count', async () => {
+    const clock = new FakeClock();
+    const e = fakeEngine();
+    let res: { done: string[]; missing: string[] } | undefined;
+    const t = trackInitialSync(e, ['203.0.113.2', '203.0.113.3']);
+    // Bulks that arrive before wait() count too.
+    e.emit({ type: 'bulk-done', peer: '203.0.113.3', swept: 0 });
+    void t.wait(3000, clock).then((r) => (res = r));
+    e.emit({ type: 'bulk-incomplete', peer: '203.0.113.2', expected: 5, got: 4 });
+    e.emit({ type: 'bulk-done', peer: '198.51.100.9', swept: 0 });
+    await Promise.resolve();
+    expect(res).toBeUndefined();
+    e.emit({ type: 'bulk-done', peer: '203.0.113.2', swept: 1 });
+    await Promise.resolve();
+    expect(res).toEqual({ done: ['203.0.113.3', '203.0.113.2'], missing: [] });
+    expect(e.subscribers()).toBe(0);
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('gives up after the wait and names the missing peers', async () => {
+    const clock = new FakeClock();
+    const e = fakeEngine();
+    let res: { done: string[]; missing: string[] } | undefined;
+    void trackInitialSync(e, ['203.0.113.2', '203.0.113.3']).wait(3000, clock).then((r) => (res = r));
+    e.emit({ type: 'bulk-done', peer: '203.0.113.2', swept: 0 });
+    clock.advance(2999);
+    await Promise.resolve();
+    expect(res).toBeUndefined();
+    clock.advance(1);
+    await Promise.resolve();
+    expect(res).toEqual({ done: ['203.0.113.2'], missing: ['203.0.113.3'] });
+    expect(e.subscribers()).toBe(0);
   });
 });
