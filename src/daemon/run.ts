@@ -31,7 +31,7 @@ import { createNotifier as createNotifyScripts } from '../ha/notify';
 import type { Clock } from '../util/clock';
 import type { Daemon } from './daemon';
 import { ensureConntrackEvents } from './sysctl';
-import { startCluster } from './cluster';
+import { prepareCluster } from './cluster';
 
 /** `-d`: re-spawn ourselves without -d, return once the child's control socket answers. */
 export async function startBackground(argv: string[]): Promise<number> {
@@ -158,12 +158,12 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
   });
   lifecycleRef.stop = (r) => lifecycle.stop(r);
   try {
+    // Active-active (Cluster section, src/daemon/cluster.ts): no VRRP master, no commit-all.
+    // Prepared before the daemon reads the kernel table (stale entries of an earlier run go first).
+    if (config.cluster !== undefined && vrrp !== undefined) throw new Error('a Cluster section and --vrrp-config exclude each other');
+    const aa = config.cluster !== undefined ? await prepareCluster(config.cluster, { daemon, table, clock, logger }) : undefined;
     await daemon.start(); // fills the internal cache, then opens the sync link
-    if (config.cluster !== undefined) {
-      // Active-active (Cluster section, src/daemon/cluster.ts): no VRRP master, no commit-all.
-      if (vrrp !== undefined) throw new Error('a Cluster section and --vrrp-config exclude each other');
-      cluster = await startCluster(config.cluster, { daemon, table, clock, logger });
-    }
+    if (aa !== undefined) cluster = await aa.start();
     await server.listen();
     if (vrrp !== undefined) ha = await startHa(vrrp, daemon, clock, logger, runOpts.heartbeat === true);
     if (runOpts.dbus) {
