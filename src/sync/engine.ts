@@ -15,6 +15,7 @@ import type { Clock, TimerHandle } from '../util/clock';
 import type { Logger } from '../util/log';
 import { ExternalApplier, type KeyOf } from './apply';
 import { BulkSender } from './bulk';
+import { LocalBacklog } from './backlog';
 import { Counters, type ModeContext, type ModeFactory, type ModeOptions, type SyncMode } from './mode';
 import { modeFactory } from './modes/registry';
 import { PeerTable, type PeerInfo } from './peers';
@@ -88,7 +89,8 @@ export interface SyncStats {
   external: Record<string, number>;
   /** Mode counters: for FT-FW resends, nacksSent, nacksReceived, overflows, resets, ... */
   modeStats: Record<string, number>;
-  queue: { outgoing: number; resend: number };
+  /** outgoing: messages waiting for the next datagram; resend: held by the mode; backlog: local changes waiting for room. */
+  queue: { outgoing: number; resend: number; backlog: number };
   bulk: { started: number; completed: number; active: boolean };
   peers: PeerInfo[];
 }
@@ -134,6 +136,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
   const handlers = new Set<(ev: PeerEvent) => void>();
   const peers = new PeerTable();
   let out: Message[] = [];
+  const backlog = new LocalBacklog();
   let timer: TimerHandle | undefined;
   let running = false;
 
@@ -202,6 +205,16 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     purgeExternal: (now) => applier.purge(now),
   };
   const mode: SyncMode = factory(ctx, opts);
+  /** Move backlogged local changes into the mode as far as it has room. */
+  const drain = (now: number): void => {
+    let n = backlog.size === 0 ? 0 : mode.room();
+    while (n > 0) {
+      const c = backlog.shift();
+      if (c === undefined) break;
+      mode.enqueue(entry(c.record.kind, c.type, c.record), now);
+      n--;
+    }
+  };
   const bulk = new BulkSender(deps.internal, () => mode, entry, opts.bulkChunk ?? 2048);
 
   const receive = (datagram: Buffer, from: string): void => {
@@ -242,7 +255,8 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
         emit({ type: 'lost', peer: p.id, node: p.node, epoch: p.epoch });
       }
       mode.tick(now);
-      bulk.step(now);
+      drain(now);
+      if (backlog.size === 0) bulk.step(now);
     } catch (err) {
       io.inc('internalErrors');
       logger.error({ err }, 'sync: error in scheduler tick');
@@ -268,12 +282,19 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       if (timer) clock.clear(timer);
       timer = undefined;
       bulk.stop();
+      backlog.clear();
       mode.stop();
       flush();
     },
     local(change) {
-      const kind = change.record.kind;
-      mode.enqueue(entry(kind, change.type, change.record), clock.now());
+      // While the mode has no room (FT-FW window and queue full), changes wait
+      // here coalesced per key instead of overflowing the resend queue (which
+      // would cost a stream reset and a full bulk resync).
+      if (backlog.size > 0 || mode.room() <= 0) {
+        backlog.push(change);
+        return;
+      }
+      mode.enqueue(entry(change.record.kind, change.type, change.record), clock.now());
     },
     bulkSend: () => bulk.start(clock.now()),
     requestResync: () => mode.enqueue({ type: 'resync', flags: 0, seq: 0 }, clock.now()),
@@ -303,7 +324,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
         rejected: rejected.toJSON(),
         external: applier.st.toJSON(),
         modeStats: mode.stats(),
-        queue: { outgoing: out.length, resend: mode.resendQueueLength() },
+        queue: { outgoing: out.length, resend: mode.resendQueueLength(), backlog: backlog.size },
         bulk: { started: bulk.started, completed: bulk.completed, active: bulk.active },
         peers: peers.list(),
       };
