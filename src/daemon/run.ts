@@ -26,7 +26,7 @@ import { createTransitions } from './transitions';
 import { loadKeepalivedConf } from '../config/keepalived';
 import type { KeepalivedConfig } from '../config/keepalived-types';
 import { createRtnl, type RtnlClient } from '../netlink/rtnl-client';
-import { createVrrpManager } from '../ha/vrrp/manager';
+import { createVrrpManager, type VrrpManager } from '../ha/vrrp/manager';
 import { createNotifier as createNotifyScripts } from '../ha/notify';
 import type { Clock } from '../util/clock';
 import type { Daemon } from './daemon';
@@ -108,7 +108,8 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
   const table = createKernelTable({ logger, eventRcvbuf: config.general.netlinkBufferSize });
   const lifecycleRef: { stop?: (r: string) => Promise<void> } = {};
   let dbusSvc: { stop(): Promise<void> | void } | undefined;
-  let ha: { stop(): Promise<void> } | undefined;
+  let ha: { stop(): Promise<void>; manager: VrrpManager } | undefined;
+  let vrrpDbus: { stop(): Promise<void> } | undefined;
   let cluster: { stop(): Promise<void> } | undefined;
   const daemon = createDaemon({
     config,
@@ -146,6 +147,7 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
     async onStop() {
       // Graceful: VRRP priority 0 first, so the peer takes over at once.
       await ha?.stop();
+      await vrrpDbus?.stop(); // after ha: the last transitions are still signalled
       // Active-active: hand the buckets to the other nodes while replication still runs.
       await cluster?.stop();
       await dbusSvc?.stop();
@@ -174,6 +176,15 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
         return undefined;
       });
     }
+    if (runOpts.dbus && ha !== undefined && vrrp !== undefined) {
+      // keepalived's org.keepalived.Vrrp1 objects for the embedded speakers
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { startVrrpDbus } = require('../dbus/vrrp') as typeof import('../dbus/vrrp');
+      vrrpDbus = await startVrrpDbus(ha.manager, { logger, instances: vrrp.instances }).catch((e: unknown) => {
+        logger.warn({ err: (e as Error).message }, 'keepalived D-Bus objects (org.keepalived.Vrrp1) not served');
+        return undefined;
+      });
+    }
   } catch (e) {
     const msg = (e as Error).message;
     logger.error({ err: msg }, 'start failed');
@@ -186,7 +197,7 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
   return 0;
 }
 
-async function startHa(config: KeepalivedConfig, daemon: Daemon, clock: Clock, logger: Logger, heartbeat: boolean): Promise<{ stop(): Promise<void> }> {
+async function startHa(config: KeepalivedConfig, daemon: Daemon, clock: Clock, logger: Logger, heartbeat: boolean): Promise<{ stop(): Promise<void>; manager: VrrpManager }> {
   const rtnl = createRtnl({ logger, clock });
   if ('code' in rtnl && typeof (rtnl as { listLinks?: unknown }).listLinks !== 'function') {
     throw new Error(`rtnetlink: ${(rtnl as { code: string }).code}`);
@@ -209,6 +220,7 @@ async function startHa(config: KeepalivedConfig, daemon: Daemon, clock: Clock, l
   if (failed.length === config.instances.length) throw new Error(`no VRRP instance could start (${failed.map((f) => `${f.instance}: ${f.error.code} ${f.error.message ?? ''}`).join('; ')})`);
   logger.info({ instances: config.instances.length - failed.length }, 'embedded VRRP started');
   return {
+    manager,
     async stop() {
       await manager.stop();
       client.close();
