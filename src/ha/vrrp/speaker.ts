@@ -99,6 +99,8 @@ export interface VrrpSpeaker {
   idle(): Promise<void>;
   /** Whether the interface itself is down (not just a forced FAULT). */
   ownFault(): boolean;
+  /** Send one burst of gratuitous ARP / unsolicited NA for the VIPs now (D-Bus SendGarp); only as MASTER. */
+  sendGarp(): void;
 }
 
 export function instanceVips(inst: VrrpInstance): Vip[] {
@@ -301,6 +303,9 @@ export function createVrrpSpeaker(deps: SpeakerDeps): VrrpSpeaker {
 
   return {
     name: inst.name,
+    sendGarp() {
+      if (m.state === 'MASTER') announce();
+    },
     start() {
       if (started) return;
       started = true;
