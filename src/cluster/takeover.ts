@@ -82,10 +82,18 @@ export interface ReleaseResult {
  * flows from this node's kernel table, so the table holds only our flows
  * and the sync engine stops announcing entries another node now owns.
  */
-export async function releaseFlows(o: Pick<TakeoverOptions, 'table' | 'buckets' | 'seed'>, released: number): Promise<ReleaseResult> {
+export async function releaseFlows(
+  o: Pick<TakeoverOptions, 'table' | 'buckets' | 'seed'> & {
+    /** Entries to leave alone although their bucket moved (e.g. connections to the node's own management address). */
+    keep?: (rec: CtRecord) => boolean;
+  },
+  released: number,
+): Promise<ReleaseResult> {
   const res: ReleaseResult = { selected: 0, deleted: 0, failed: {} };
   try {
-    const { picked } = selectFlows(await o.table.dump('ct'), released, o.buckets, o.seed);
+    const all = await o.table.dump('ct');
+    const keep = o.keep;
+    const { picked } = selectFlows(keep ? all.filter((r) => !keep(r)) : all, released, o.buckets, o.seed);
     res.selected = picked.length;
     if (picked.length === 0) return res;
     const r = await o.table.delete(picked);

@@ -17,6 +17,7 @@
  * gains a `cluster` field (the api object's status method is wrapped, and
  * restored by stop()).
  */
+import { networkInterfaces } from 'node:os';
 import type { ClusterConfig } from '../config/conntrackd-types';
 import { createClusterNode, type ClusterNode } from '../cluster/driver';
 import { createClusterRules, nftRunner, type NftRunner } from '../cluster/kernel';
@@ -24,6 +25,7 @@ import { aim, heldMask, view } from '../cluster/membership';
 import { formatMask, fullMask, toList } from '../cluster/ranges';
 import { releaseFlows, takeover } from '../cluster/takeover';
 import { UdpPeersTransport } from '../cluster/udp-peers';
+import { peekFlow } from '../netlink/ct/peek';
 import type { KernelTable } from '../netlink/table';
 import type { CtRecord } from '../netlink/types';
 import type { PeerEvent } from '../sync/engine';
@@ -52,6 +54,12 @@ export interface ClusterDeps {
   incarnation?: number;
   /** Graceful handover time on stop(), ms. Default 3000. */
   leaveTimeoutMs?: number;
+  /**
+   * This node's own addresses outside the cluster interfaces (management,
+   * sync link): entries to them are never deleted on a release. Default:
+   * os.networkInterfaces() minus ClusterInterface, read at each release.
+   */
+  ownAddresses?: () => string[];
 }
 
 export interface ClusterHandle {
@@ -90,6 +98,15 @@ export async function prepareCluster(cfg: ClusterConfig, d: ClusterDeps): Promis
   );
   const transport = d.transport ?? new UdpPeersTransport({ family: cfg.family, bindAddress: cfg.address, port: cfg.port, peers: cfg.peers });
   const counts = { takeovers: 0, committed: 0, takeoverFailed: 0, releases: 0, deleted: 0 };
+  const ownAddresses = d.ownAddresses ?? (() => addressesOutside(cfg.interfaces));
+  // Connections to this node itself (not through the cluster legs) stay when buckets move.
+  const keepOwn = (): ((rec: CtRecord) => boolean) => {
+    const own = new Set(ownAddresses());
+    return (rec) => {
+      const f = peekFlow(rec);
+      return f !== null && own.has(f.dst);
+    };
+  };
 
   const external = (): Iterable<CtRecord> => {
     const it = d.daemon.caches.external.ct.entries();
@@ -126,7 +143,7 @@ export async function prepareCluster(cfg: ClusterConfig, d: ClusterDeps): Promis
       // retrying would hold the bucket closed for every other flow in it.
     },
     released: async (gone) => {
-      const r = await releaseFlows({ table, buckets, seed }, gone);
+      const r = await releaseFlows({ table, buckets, seed, keep: keepOwn() }, gone);
       counts.releases++;
       counts.deleted += r.deleted;
       log.info({ buckets: formatMask(gone), selected: r.selected, deleted: r.deleted, failed: r.failed }, 'cluster: released flows deleted');
@@ -149,7 +166,7 @@ export async function prepareCluster(cfg: ClusterConfig, d: ClusterDeps): Promis
   };
 
   await rules.apply(0);
-  const stale = await releaseFlows({ table, buckets, seed }, fullMask(buckets));
+  const stale = await releaseFlows({ table, buckets, seed, keep: keepOwn() }, fullMask(buckets));
   if (stale.selected > 0 || stale.error !== undefined) {
     log.info({ selected: stale.selected, deleted: stale.deleted, failed: stale.failed, error: stale.error }, 'cluster: entries of an earlier run deleted');
   }
@@ -204,6 +221,16 @@ export async function prepareCluster(cfg: ClusterConfig, d: ClusterDeps): Promis
   };
 
   return { start: join };
+}
+
+/** Addresses of every interface not in `clusterIfs` (lo, management, sync link). */
+export function addressesOutside(clusterIfs: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const [name, list] of Object.entries(networkInterfaces())) {
+    if (clusterIfs.includes(name)) continue;
+    for (const a of list ?? []) out.push(a.address.toLowerCase());
+  }
+  return out;
 }
 
 /**

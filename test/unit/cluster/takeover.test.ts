@@ -75,6 +75,17 @@ describe('cluster release cleanup', () => {
     for (const x of left) expect(has(released, bucketOfRecord(x, N, SEED) ?? -1)).toBe(false);
   });
 
+  it('keep() spares entries although their bucket moved', async () => {
+    const table = new MemoryTable();
+    const flows = Array.from({ length: 64 }, (_, h) => makeFlows(10, { first: h * 60_000 })).flat();
+    await table.create(flows);
+    // Keep the flows of the first 8 source hosts (198.18.0.0-7).
+    const spare = (x: CtRecord): boolean => (bucketOfRecord(x, N, SEED) ?? -1) >= 0 && flows.slice(0, 80).some((f) => f.attrs.equals(x.attrs));
+    const r = await releaseFlows({ table, buckets: N, seed: SEED, keep: spare }, 0xffffffff);
+    expect(r).toEqual({ selected: 560, deleted: 560, failed: {} });
+    expect(table.size('ct')).toBe(80);
+  });
+
   it('a failing dump is reported, not thrown', async () => {
     const table = new MemoryTable();
     table.dump = async () => {

@@ -84,6 +84,7 @@ describe('startCluster (daemon wiring, in memory)', () => {
       transport,
       incarnation: 1,
       leaveTimeoutMs: 2000,
+      ownAddresses: () => [],
     });
     const n: Node = { id, table, external, api, scripts, handle, up: transport };
     nodes.push(n);
@@ -133,26 +134,31 @@ describe('startCluster (daemon wiring, in memory)', () => {
     expect((await n1.api.status()).cluster).toBeUndefined();
   });
 
-  it('prepare deletes the entries an earlier run left in the kernel table before the daemon starts', async () => {
+  it('prepare deletes the entries an earlier run left in the kernel table, except connections to the node itself', async () => {
     const hub = new Hub(true);
     const table = new MemoryTable();
     const flows = Array.from({ length: 8 }, (_, h) => makeFlows(5, { first: h * 60_000 })).flat();
     await table.create(flows);
-    const external = createCache({ name: 'external', limit: 1000 });
     const scripts: string[] = [];
-    const prepared = await prepareCluster(cfg(1), {
-      daemon: { api: fakeApi(), caches: { external: { ct: external, expect: createCache({ name: 'x', limit: 10 }) } } },
-      table,
-      clock: systemClock(),
-      logger: silentLogger(),
-      nft: async (s) => {
-        scripts.push(s);
-      },
-      transport: hub.join('203.0.113.1'),
-    });
+    const prep = (own: string[]) =>
+      prepareCluster(cfg(1), {
+        daemon: { api: fakeApi(), caches: { external: { ct: createCache({ name: 'e', limit: 1000 }), expect: createCache({ name: 'x', limit: 10 }) } } },
+        table,
+        clock: systemClock(),
+        logger: silentLogger(),
+        nft: async (s) => {
+          scripts.push(s);
+        },
+        transport: hub.join('203.0.113.1'),
+        ownAddresses: () => own,
+      });
+    // makeFlows' destination 198.19.0.1 as one of our own (management) addresses: kept.
+    await prep(['198.19.0.1', '127.0.0.1']);
+    expect(table.size('ct')).toBe(flows.length);
+    const prepared = await prep([]);
     expect(table.size('ct')).toBe(0);
-    expect(scripts).toHaveLength(1);
-    expect(scripts[0]).not.toContain('jhash');
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const sc of scripts) expect(sc).not.toContain('jhash');
     const h = await prepared.start();
     h.node.stop();
   });
