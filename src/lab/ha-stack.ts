@@ -155,11 +155,19 @@ export async function startHa(o: HaOptions): Promise<HaStack> {
       }
       for (const n of nodes) keepaliveds.push(startKeepalived(n.fw, n.dir, n.vrrpConfig, n.keepalivedLog));
     }
+    // Settled = fw1 alone holds the addresses, for longer than fw2's master-down interval
+    // (at start-up both are BACKUP and fw2 may win the first election before fw1 preempts).
+    const stableMs = Math.max(1000, 4000 * (o.advertInt ?? 0.1));
+    let okSince: number | null = null;
     const settled = await pollUntil(() => {
-      if (!ownsVips(0) || ownsVips(1) || !fs.readFileSync(n2.stepsLog, 'utf8').includes('notify-end backup')) return false;
-      // The embedded daemon: its own view must agree (status answers MASTER / BACKUP).
-      return o.variant !== 'ctsyncd-vrrp' || (statusState(syncCli(0, 'status')) === 'MASTER' && statusState(syncCli(1, 'status')) === 'BACKUP');
-    }, o.settleTimeoutMs ?? 20_000, 50);
+      const ok =
+        ownsVips(0) && !ownsVips(1) && fs.readFileSync(n2.stepsLog, 'utf8').includes('notify-end backup') &&
+        // The embedded daemon: its own view must agree (status answers MASTER / BACKUP).
+        (o.variant !== 'ctsyncd-vrrp' || (statusState(syncCli(0, 'status')) === 'MASTER' && statusState(syncCli(1, 'status')) === 'BACKUP'));
+      if (!ok) okSince = null;
+      else okSince ??= Date.now();
+      return okSince !== null && Date.now() - okSince >= stableMs;
+    }, o.settleTimeoutMs ?? 20_000 + stableMs, 50);
     if (!settled) {
       const tail = o.variant === 'ctsyncd-vrrp'
         ? `${syncCli(0, 'status')}\n${syncCli(1, 'status')}`
