@@ -204,15 +204,24 @@ export function readCluster(ctx: Ctx, s: Stmt): ClusterConfig | undefined {
 
 /**
  * Cross-section checks: a cluster takes over flows from the external cache,
- * so it needs a Sync section whose external cache is on.
+ * so it needs a Sync section whose external cache is on. Only FT-FW (and
+ * NOTRACK with StartupResync) bring a full resync at start: with the other
+ * modes InitialSyncWait defaults to 0 (waiting would only delay the join).
  */
-export function checkClusterSync(ctx: Ctx, cluster: Stmt, sync: SyncConfig | undefined): void {
+export function checkClusterSync(ctx: Ctx, stmt: Stmt, sync: SyncConfig | undefined, cluster: ClusterConfig | undefined): void {
   if (!sync) {
-    ctx.sink.error(posOf(cluster), "'Cluster' needs a 'Sync' section: takeover commits the flows the peers replicated");
+    ctx.sink.error(posOf(stmt), "'Cluster' needs a 'Sync' section: takeover commits the flows the peers replicated");
     return;
   }
   const m = sync.mode;
   if (m.mode !== 'alarm' && m.disableExternalCache) {
-    ctx.sink.error(posOf(cluster), "'Cluster' needs the external cache: remove 'DisableExternalCache on' from Sync/Mode");
+    ctx.sink.error(posOf(stmt), "'Cluster' needs the external cache: remove 'DisableExternalCache on' from Sync/Mode");
+  }
+  const bulkOnStart = m.mode === 'ftfw' || (m.mode === 'notrack' && m.startupResync);
+  if (bulkOnStart || !cluster) return;
+  const written = stmt.block?.find((o) => !o.name.quoted && o.name.text === 'InitialSyncWait');
+  if (!written) cluster.initialSyncWaitMs = 0;
+  else if (cluster.initialSyncWaitMs > 0) {
+    ctx.sink.warning(posOf(written), `'InitialSyncWait' in Cluster: Mode ${m.mode.toUpperCase()} brings no full resync at start${m.mode === 'notrack' ? " (set 'StartupResync on')" : ''}; the wait only delays the join`);
   }
 }

@@ -89,7 +89,7 @@ export function parseConntrackdConf(text: string, opts: ConntrackdParseOptions =
     ctx.sink.error(posOf(stats), `cannot use both 'Stats' and 'Sync' sections (Sync at line ${sync.line})`);
   }
   const cluster = firstAt.get('Cluster');
-  if (cluster) checkClusterSync(ctx, cluster, config.sync);
+  if (cluster) checkClusterSync(ctx, cluster, config.sync, config.cluster);
   if (!sync && !stats && !firstAt.has('Helper')) {
     ctx.sink.error({ file, line: 0 }, "missing 'Sync' section");
   }

@@ -106,6 +106,20 @@ describe('conntrackd.conf Cluster section (ctsync extension)', () => {
     expect(errorsOf(`${conf(...MIN)}Cluster {\n}\n`)).toEqual(["c.conf:18: repeated 'Cluster' section (first at line 11)"]);
   });
 
+  it('InitialSyncWait: 0 by default without a resync at start (ALARM, NOTRACK without StartupResync); a written one warns', () => {
+    const alarm = conf(...MIN).replace('  Mode FTFW {', '  Mode ALARM {');
+    expect(parseConntrackdConf(alarm).config.cluster?.initialSyncWaitMs).toBe(0);
+    const notrack = conf(...MIN).replace('  Mode FTFW {', '  Mode NOTRACK {');
+    expect(parseConntrackdConf(notrack).config.cluster?.initialSyncWaitMs).toBe(0);
+    const notrackResync = conf(...MIN).replace('  Mode FTFW {', '  Mode NOTRACK {\n    StartupResync on');
+    expect(parseConntrackdConf(notrackResync).config.cluster?.initialSyncWaitMs).toBe(3000);
+    const written = parseConntrackdConf(conf(...MIN, '  InitialSyncWait 1000').replace('  Mode FTFW {', '  Mode ALARM {'), { file: 'c.conf' });
+    expect(written.config.cluster?.initialSyncWaitMs).toBe(1000);
+    expect(written.diagnostics.map(formatDiagnostic)).toEqual([
+      "c.conf:17: warning: 'InitialSyncWait' in Cluster: Mode ALARM brings no full resync at start; the wait only delays the join",
+    ]);
+  });
+
   it('parseU32', () => {
     expect(parseU32('0x5eed')).toEqual({ ok: true, value: 0x5eed });
     expect(parseU32('4294967295')).toEqual({ ok: true, value: 0xffffffff });
