@@ -303,4 +303,28 @@ describe.skipIf(!ok)('ctsyncd active-active: 3 daemons, Cluster sections, FT-FW 
       return true;
     }, 5000, 200);
   });
+
+  it('node 3 stops gracefully (ctsyncd -k): its buckets move before it goes, its flows continue, its rule forwards nothing', async () => {
+    const n3 = node(3);
+    const pid = Number(readFileSync(n3.lock, 'utf8').trim());
+    execFileSync('ip', ['netns', 'exec', n3.ns, process.execPath, CTSYNCD, '-C', n3.conf, '-k'], { stdio: 'ignore', timeout: 20_000 });
+    await waitFor(() => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 20_000, 100);
+    expect(readFileSync(n3.log, 'utf8')).toContain('"handed":true');
+    // Its links stay up: the rule left behind must keep it from forwarding anything.
+    const rule = lab.exec(n3.ns, 'nft list table ip ctsync_cluster');
+    expect(rule).not.toContain('jhash');
+    expect(rule).toContain('drop');
+    expect(flowsOn(lab, n3.ns)).toEqual([]);
+    down.add(3);
+    owners = await converged([range(0, 15), range(16, 31)]);
+    client.send('round');
+    expect(await client.next('round', 30_000)).toBe('round 360 0');
+  });
 });
