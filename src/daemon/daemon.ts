@@ -20,7 +20,7 @@ import type { CtKind, CtRecord } from '../netlink/types';
 import { createSyncEngine, type SyncEngine } from '../sync/engine';
 import type { Random } from '../sync/seq';
 import type { Transport } from '../transport/types';
-import type { Clock } from '../util/clock';
+import type { Clock, TimerHandle } from '../util/clock';
 import type { Logger } from '../util/log';
 import type {
   CacheName,
@@ -96,6 +96,9 @@ function linkName(sync: SyncConfig): { proto: string; device: string } {
   const proto = l.kind === 'multicast' ? 'multicast' : l.kind.toUpperCase();
   return { proto, device: l.interface ?? '' };
 }
+
+/** Delay before the kernel mirror listens again after a commit (ms). */
+const RESUME_AFTER_COMMIT_MS = 250;
 
 function kinds(k: CommitKind): CtKind[] {
   return k === 'all' ? ['ct', 'expect'] : [k];
@@ -176,6 +179,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   const startedAt = clock.now();
   const counters = { flushKernel: 0, resyncKernel: 0, commits: 0 };
   let committing = false;
+  let resumeTimer: TimerHandle | null = null;
   let state: HaState = 'INIT';
   let lastTransition: DaemonStatus['lastTransition'];
 
@@ -197,6 +201,8 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     // event loop while the commit waits. Stop listening instead; the restart
     // below reconciles the internal cache with one dump (conntrackd's -c is
     // followed by -f and -R for the same reason).
+    if (resumeTimer !== null) clock.clear(resumeTimer);
+    resumeTimer = null;
     for (const m of mirrors) m.pause();
     try {
       for (const k of kinds(kind)) {
@@ -214,8 +220,13 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       }
     } finally {
       committing = false;
-      // Resubscribe now; the reconciling dump runs in the background.
-      for (const m of mirrors) m.start().catch((e: unknown) => logger.warn({ err: String(e) }, 'mirror restart after commit failed'));
+      // Resubscribe a little later, so that what follows a commit (taking the
+      // virtual addresses, the next CLI step) is not queued behind the
+      // reconciling dump of the whole table on this event loop.
+      resumeTimer = clock.setTimeout(() => {
+        resumeTimer = null;
+        for (const m of mirrors) m.start().catch((e: unknown) => logger.warn({ err: String(e) }, 'mirror restart after commit failed'));
+      }, RESUME_AFTER_COMMIT_MS);
     }
     counters.commits++;
     const seconds = (clock.now() - t0) / 1000;
@@ -263,6 +274,12 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       return buildStats(section, sources);
     },
     async resyncKernel(kind: CommitKind) {
+      if (resumeTimer !== null) {
+        // Still paused after a commit: resubscribe now (start() dumps and reconciles).
+        clock.clear(resumeTimer);
+        resumeTimer = null;
+        for (const m of mirrors) await m.start();
+      }
       for (const k of kinds(kind)) await mirrorOf.get(k)?.resync();
       counters.resyncKernel++;
     },
@@ -321,6 +338,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       logger.info({ mode: mode.name, internal: internal.ct.size }, 'daemon started');
     },
     async stop() {
+      if (resumeTimer !== null) clock.clear(resumeTimer);
       for (const m of mirrors) m.stop();
       engine.flush();
       engine.stop();
