@@ -30,6 +30,7 @@ export class ExternalApplier {
   readonly st = new Counters([
     'upserts',
     'deletes',
+    'foreignDestroys',
     'refused',
     'badKey',
     'bulkStarted',
@@ -100,6 +101,13 @@ export class ExternalApplier {
       if (m.flags & MsgFlag.BULK) bulk.count++;
     }
     if (entryOp(m.type) === 'destroy') {
+      // With more than two nodes a flow changes hands (active-active); a late
+      // destroy from its previous owner must not remove the new owner's entry.
+      const owner = this.owner[kind].get(key);
+      if (owner !== undefined && owner !== peer) {
+        this.st.inc('foreignDestroys');
+        return;
+      }
       this.external[kind].remove(key);
       this.owner[kind].delete(key);
       this.st.inc('deletes');

@@ -288,12 +288,10 @@ describe.skipIf(!ok)('ctsyncd active-active: 3 daemons, Cluster sections, FT-FW 
     expect(await client.next('round', 30_000)).toBe('round 360 0');
   });
 
-  // KNOWN BUG (docs/active-active.md): the old owners' destroys reach the third
-  // node after the new owner's announcements and delete them from its external
-  // cache (measured: 41 and 62 flows missing). Checked by hand: with
-  // ExternalApplier ignoring destroys from a peer that is not the entry's owner,
-  // every cache is complete. Turn this into it() once src/sync/apply.ts does that.
-  it.fails('KNOWN BUG: after the rejoin every external cache holds exactly the other nodes\' flows', async () => {
+  // The old owners' destroys reach the third node after the new owner's
+  // announcements; src/sync/apply.ts ignores destroys from a peer that is not
+  // the entry's owner (counted as foreignDestroys).
+  it('after the rejoin every external cache holds exactly the other nodes\' flows', async () => {
     await waitFor(async () => {
       for (const n of live()) {
         const ext = await cacheFlows(n.id, 'external');
