@@ -151,10 +151,12 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
       // Active-active: hand the buckets to the other nodes while replication still runs.
       await cluster?.stop();
       await dbusSvc?.stop();
-      await server.close();
       await daemon.stop();
       await transport.close();
       table.close();
+      // The control socket goes last: scripts (the Pacemaker agent's stop loop)
+      // take "no socket" for "stopped", so the process must be about to exit.
+      await server.close();
     },
     afterStop: () => lock.release(),
   });
@@ -194,6 +196,10 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
   lifecycle.ready();
   logger.info({ config: configFile, socket: config.general.unixPath, pid: process.pid }, 'ctsyncd ready');
   await lifecycle.stopped;
+  logger.info('ctsyncd stopped');
+  logger.flush();
+  // Exit now rather than when the last handle drains: "stopped" must mean gone.
+  setImmediate(() => process.exit(0));
   return 0;
 }
 
