@@ -62,9 +62,10 @@ describe.skipIf(!isRoot())('FT-FW under random loss', () => {
       const marked = ext.map(flowView).filter((v) => v !== null && v.mark === 0x5a).length;
       expect(marked).toBe(UPDATE);
 
-      // Duplicates seen by fw2 come from retransmissions: proof that resends happened.
-      const net2 = await pair.stats('fw2', 'network');
-      expect(net2.seq.before).toBeGreaterThan(0);
+      // The loss was repaired by retransmission (FT-FW resends each lost message
+      // about once, so duplicates at fw2 are no longer a reliable witness).
+      const st1 = await pair.status('fw1');
+      expect(st1.sync?.['resends'] ?? 0).toBeGreaterThan(0);
     }, 150_000);
 
     it('-s network reports the lost messages fw2 NACKed; status shows NACKs and resends', async () => {
