@@ -12,49 +12,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Lab, have, isRoot, waitFor } from '../helpers/netns';
+import { fakeFtpClient, fakeFtpServer } from '../helpers/fake-ftp';
 import { ctsyncdBuilt, createPair, run, type CompatPair, type Impl } from './helpers/compat-pair';
 
 const ready = isRoot() && have('conntrackd') && have('conntrack') && have('nft') && ctsyncdBuilt();
 
-const SERVER = `
-const net = require('net');
-net.createServer((s) => {
-  s.write('220 fake ftp\\r\\n');
-  let buf = '';
-  s.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\\r\\n')) >= 0) {
-      const cmd = buf.slice(0, i).split(' ')[0].toUpperCase();
-      buf = buf.slice(i + 2);
-      if (cmd === 'USER') s.write('331 password please\\r\\n');
-      else if (cmd === 'PASS') s.write('230 logged in\\r\\n');
-      else if (cmd === 'PASV') s.write('227 Entering Passive Mode (203,0,113,2,195,80).\\r\\n');
-      else s.write('502 no\\r\\n');
-    }
-  });
-  s.on('error', () => {});
-}).listen(21, '203.0.113.2', () => console.log('ready'));
-`;
-
-const CLIENT = `
-const net = require('net');
-const c = net.connect({ port: 21, host: '203.0.113.2', localAddress: '192.0.2.2', localPort: 40021 });
-const steps = ['USER anonymous', 'PASS x', 'PASV'];
-let buf = '';
-c.on('data', (d) => {
-  buf += d;
-  let i;
-  while ((i = buf.indexOf('\\r\\n')) >= 0) {
-    const line = buf.slice(0, i);
-    buf = buf.slice(i + 2);
-    if (line.startsWith('227')) { console.log('pasv'); c.end(); return; }
-    const next = steps.shift();
-    if (next) c.write(next + '\\r\\n');
-  }
-});
-c.on('error', (e) => { console.log('error ' + e.message); process.exit(1); });
-`;
+const SERVER = fakeFtpServer('203.0.113.2');
+const CLIENT = fakeFtpClient({ connect: { port: 21, host: '203.0.113.2', localAddress: '192.0.2.2', localPort: 40021 }, keepOpen: false });
 
 const NFT = `
 table inet ctsync_compat_ftp {

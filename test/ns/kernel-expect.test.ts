@@ -7,51 +7,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, have, isRoot, waitFor } from '../helpers/netns';
+import { fakeFtpClient, fakeFtpServer } from '../helpers/fake-ftp';
 import { createKernelTable, type KernelTableHandle } from '../../src/netlink/kernel-table';
 import { decodeExpectation } from '../../src/netlink/ct/expect';
 import { silentLogger } from '../../src/util/log';
 import type { ChildProcess } from 'node:child_process';
 
-const SERVER = `
-const net = require('net');
-net.createServer((s) => {
-  s.write('220 fake ftp\\r\\n');
-  let buf = '';
-  s.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\\r\\n')) >= 0) {
-      const cmd = buf.slice(0, i).split(' ')[0].toUpperCase();
-      buf = buf.slice(i + 2);
-      if (cmd === 'USER') s.write('331 password please\\r\\n');
-      else if (cmd === 'PASS') s.write('230 logged in\\r\\n');
-      else if (cmd === 'PASV') s.write('227 Entering Passive Mode (198,51,100,2,195,80).\\r\\n');
-      else s.write('502 no\\r\\n');
-    }
-  });
-  s.on('error', () => {});
-}).listen(21, '198.51.100.2', () => console.log('ready'));
-`;
-
-const CLIENT = `
-const net = require('net');
-const c = net.connect(21, '198.51.100.2');
-const steps = ['USER anonymous', 'PASS x', 'PASV'];
-let buf = '';
-c.on('data', (d) => {
-  buf += d;
-  let i;
-  while ((i = buf.indexOf('\\r\\n')) >= 0) {
-    const line = buf.slice(0, i);
-    buf = buf.slice(i + 2);
-    if (line.startsWith('227')) console.log('pasv');
-    const next = steps.shift();
-    if (next) c.write(next + '\\r\\n');
-  }
-});
-c.on('error', (e) => console.log('error ' + e.message));
-setInterval(() => {}, 1000);
-`;
+const SERVER = fakeFtpServer('198.51.100.2');
+const CLIENT = fakeFtpClient({ connect: { port: 21, host: '198.51.100.2' }, keepOpen: true });
 
 const NFT = `
 table inet ctsync_ftp {
