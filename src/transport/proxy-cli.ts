@@ -10,7 +10,9 @@
  * written [addr]:port. Prints one JSON line {"event":"ready",...} once bound,
  * counters as {"event":"stats",...} every --stats-interval ms, on SIGUSR1 and
  * at exit. Reads JSON lines on stdin to change faults at run time, e.g.
- * {"loss":0,"delay":0} (same names and units as the flags); {"cmd":"stats"}
+ * {"loss":0,"delay":0} (same names and units as the flags); a "down" object,
+ * e.g. {"loss":1,"down":{"loss":10}}, sets the forward -> client direction
+ * apart (without it both directions get the same faults); {"cmd":"stats"}
  * prints the counters.
  */
 import { createInterface } from 'node:readline';
@@ -130,7 +132,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ event, ...extra })}\n`);
   };
   print('ready', { addresses: proxy.addresses(), faults: proxy.getFaults() });
-  const stats = (): void => print('stats', { counters: proxy.counters(), faults: proxy.getFaults() });
+  const stats = (): void => print('stats', { counters: proxy.counters(), faults: proxy.getFaults(), downFaults: proxy.getDownFaults() });
   if (a.statsIntervalMs > 0) clock.setInterval(stats, a.statsIntervalMs);
   process.on('SIGUSR1', stats);
   const rl = createInterface({ input: process.stdin });
@@ -145,12 +147,22 @@ async function main(): Promise<void> {
     if (typeof req !== 'object' || req === null) return print('error', { error: 'expected an object' });
     if ('cmd' in req) return (req as { cmd: unknown }).cmd === 'stats' ? stats() : print('error', { error: 'unknown cmd' });
     const next = proxy.getFaults();
+    let down: ProxyFaults | null = null;
     for (const [k, v] of Object.entries(req)) {
+      if (k === 'down') {
+        if (typeof v !== 'object' || v === null) return print('error', { error: 'down must be an object' });
+        down = {};
+        for (const [dk, dv] of Object.entries(v as Record<string, unknown>)) {
+          const err = applyFaultSetting(down, dk, typeof dv === 'number' ? dv : Number.NaN);
+          if (err) return print('error', { error: `down: ${err}` });
+        }
+        continue;
+      }
       const err = applyFaultSetting(next, k, typeof v === 'number' ? v : Number.NaN);
       if (err) return print('error', { error: err });
     }
-    proxy.setFaults(next);
-    print('faults', { faults: proxy.getFaults() });
+    proxy.setFaults(next, down);
+    print('faults', { faults: proxy.getFaults(), downFaults: proxy.getDownFaults() });
   });
   const stop = (): void => {
     stats();

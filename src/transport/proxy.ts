@@ -31,6 +31,8 @@ export interface ProxyOptions {
   client?: Endpoint;
   seed: number;
   faults?: ProxyFaults;
+  /** Faults for the forward -> client direction only (default: same as `faults`). */
+  downFaults?: ProxyFaults;
   /** Socket buffer sizes for both proxy sockets, bytes (default: system default). */
   sndBuf?: number;
   rcvBuf?: number;
@@ -73,6 +75,7 @@ interface Direction {
 
 export class UdpFaultProxy {
   private faults: ProxyFaults;
+  private downFaults: ProxyFaults | null;
   private listenSock: Socket | null = null;
   private upSock: Socket | null = null;
   private up: Direction | null = null;
@@ -82,22 +85,33 @@ export class UdpFaultProxy {
   private readonly timers = new Set<TimerHandle>();
 
   constructor(private readonly opts: ProxyOptions) {
-    const bad = checkFaults(opts.faults ?? {});
+    const bad = checkFaults(opts.faults ?? {}) ?? checkFaults(opts.downFaults ?? {});
     if (bad) throw new RangeError(bad);
     this.faults = { ...opts.faults };
+    this.downFaults = opts.downFaults ? { ...opts.downFaults } : null;
     this.client = opts.client ?? null;
   }
 
-  /** Replace the fault settings (rates 0..1); returns an error message or null. */
-  setFaults(f: ProxyFaults): string | null {
-    const bad = checkFaults(f);
+  /**
+   * Replace the fault settings (rates 0..1); `down`, when given, applies to
+   * the forward -> client direction instead (null: same as `f`). Returns an
+   * error message or null.
+   */
+  setFaults(f: ProxyFaults, down: ProxyFaults | null = null): string | null {
+    const bad = checkFaults(f) ?? checkFaults(down ?? {});
     if (bad) return bad;
     this.faults = { ...f };
+    this.downFaults = down ? { ...down } : null;
     return null;
   }
 
   getFaults(): ProxyFaults {
     return { ...this.faults };
+  }
+
+  /** Faults of the forward -> client direction. */
+  getDownFaults(): ProxyFaults {
+    return { ...(this.downFaults ?? this.faults) };
   }
 
   counters(): ProxyCounters {
@@ -161,7 +175,7 @@ export class UdpFaultProxy {
 
   private handle(dir: Direction, msg: Buffer, to: Endpoint): void {
     dir.c.received++;
-    const p = dir.planner.plan(this.faults, msg.length);
+    const p = dir.planner.plan(dir === this.down && this.downFaults ? this.downFaults : this.faults, msg.length);
     if (p.drop) {
       dir.c.dropped++;
       return;

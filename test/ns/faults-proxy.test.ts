@@ -29,13 +29,23 @@ interface Scenario {
   counter: keyof DirCounters;
 }
 
+/**
+ * The fw2 -> fw1 direction carries only acks and alives (about 5 datagrams per
+ * round against 200 the other way): at 1-2 % a fault would hit it within
+ * MAX_ROUNDS only about three times in four (seen failing in CI). That
+ * direction gets the same kind of fault at a rate of at least 10 %.
+ */
+function scenario(name: string, counter: keyof DirCounters, key: 'loss' | 'reorder' | 'duplicate' | 'corrupt', rate: number): Scenario {
+  return { name, counter, faults: { [key]: rate, down: { [key]: Math.max(rate, 10) } } };
+}
+
 const SCENARIOS: Scenario[] = [
-  { name: '1% loss', faults: { loss: 1 }, counter: 'dropped' },
-  { name: '5% loss', faults: { loss: 5 }, counter: 'dropped' },
-  { name: '20% loss', faults: { loss: 20 }, counter: 'dropped' },
-  { name: '10% reordering', faults: { reorder: 10 }, counter: 'reordered' },
-  { name: '5% duplication', faults: { duplicate: 5 }, counter: 'duplicated' },
-  { name: '2% bit flips', faults: { corrupt: 2 }, counter: 'corrupted' },
+  scenario('1% loss', 'dropped', 'loss', 1),
+  scenario('5% loss', 'dropped', 'loss', 5),
+  scenario('20% loss', 'dropped', 'loss', 20),
+  scenario('10% reordering', 'reordered', 'reorder', 10),
+  scenario('5% duplication', 'duplicated', 'duplicate', 5),
+  scenario('2% bit flips', 'corrupted', 'corrupt', 2),
 ];
 
 describe.skipIf(!isRoot())('FT-FW through the fault-injecting proxy', () => {

@@ -45,13 +45,16 @@ export interface FaultSettings {
   corrupt?: number;
   delay?: number;
   jitter?: number;
+  /** Faults for the fw2 -> fw1 direction only (default: the same as above). */
+  down?: Omit<FaultSettings, 'down'>;
 }
 
 export class FaultProxy {
   constructor(private readonly proc: PeerProcess) {}
 
   async set(f: FaultSettings): Promise<void> {
-    const full = { loss: 0, duplicate: 0, reorder: 0, corrupt: 0, delay: 0, jitter: 0, ...f };
+    const zero = { loss: 0, duplicate: 0, reorder: 0, corrupt: 0, delay: 0, jitter: 0 };
+    const full = f.down ? { ...zero, ...f, down: { ...zero, ...f.down } } : { ...zero, ...f };
     const p = this.proc.next((m: Msg) => m.event === 'faults' || m.event === 'error');
     this.proc.send(full);
     const m = await p;
