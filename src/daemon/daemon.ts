@@ -13,7 +13,7 @@ import { decodeExpectation } from '../netlink/ct/expect';
 import { tupleKey } from '../netlink/ct/key';
 import { peekFlow } from '../netlink/ct/peek';
 import { sameFlow } from '../netlink/ct/same';
-import { syncAttrs } from '../netlink/ct/sync-attrs';
+import { CT_SYNC_DROP } from '../netlink/ct/sync-attrs';
 import { authStatsOf } from '../sync/auth/transport';
 import type { KernelTable } from '../netlink/table';
 import type { CtKind, CtRecord } from '../netlink/types';
@@ -138,7 +138,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     internal,
     external,
     keyOf: (rec) => keyOf(rec) ?? undefined,
-    syncAttrs: (rec) => (rec.kind === 'ct' ? syncAttrs(rec) : rec),
+    syncDrop: { ct: CT_SYNC_DROP },
     logger,
     options: mode.engine,
   });

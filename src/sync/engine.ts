@@ -20,6 +20,7 @@ import { Counters, type ModeContext, type ModeFactory, type ModeOptions, type Sy
 import { modeFactory } from './modes/registry';
 import { PeerTable, type PeerInfo } from './peers';
 import { randomU32, type Random } from './seq';
+import { compactAttrs } from './wire/compact';
 import { decodeDatagram, encodeDatagrams } from './wire/datagram';
 import {
   DEFAULT_LIMITS,
@@ -59,8 +60,8 @@ export interface SyncEngineDeps {
   external: { ct: Cache; expect: Cache };
   /** Canonical key of a record (src/netlink tupleKey); undefined when the record has no usable tuple. */
   keyOf: KeyOf;
-  /** Trims a record before it is sent (src/netlink/ct/sync-attrs). Default: identity. */
-  syncAttrs?: (record: CtRecord) => CtRecord;
+  /** Top-level attribute types (flags masked) left out of what is sent, per kind (src/netlink/ct/sync-attrs). Default: none. */
+  syncDrop?: Partial<Record<CtKind, ReadonlySet<number>>>;
   logger: Logger;
   options?: SyncEngineOptions;
 }
@@ -123,7 +124,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
   const limits: DecodeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const factory = typeof deps.mode === 'string' ? modeFactory(deps.mode) : deps.mode;
   if (factory === undefined) throw new Error(`unknown sync mode '${String(deps.mode)}'`);
-  const syncAttrs = deps.syncAttrs ?? ((r: CtRecord) => r);
+  const syncDrop = deps.syncDrop ?? {};
   const { clock, transport, logger } = deps;
   const epoch = randomU32(deps.random) || 1;
   const nodeId = opts.nodeId ?? randomU32(deps.random);
@@ -151,9 +152,10 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
   };
 
   const entry = (kind: CtKind, op: CtEventType, record: CtRecord, flags = 0): EntryMessage => {
-    const r = syncAttrs(record);
-    // Copy: cache records are views valid only until the cache's next mutation.
-    return { type: entryType(kind, op), flags, seq: 0, family: r.family, attrs: Buffer.from(r.attrs) };
+    // Compacted once into a new Buffer (cache records are views valid only
+    // until the cache's next mutation); resends reuse it.
+    const attrs = compactAttrs(record.attrs, syncDrop[kind]);
+    return { type: entryType(kind, op), flags, seq: 0, family: record.family, attrs, packed: true };
   };
 
   const flush = (): void => {

@@ -12,11 +12,13 @@ import { concatSlices, NLA_HDRLEN, nlaAlign } from './attr';
 import { CTA, CTA_EXPECT } from './consts';
 import { scanAttrs } from './tuple-raw';
 
-const CT_DROP = new Set<number>([CTA.COUNTERS_ORIG, CTA.COUNTERS_REPLY, CTA.USE, CTA.ID, CTA.TIMESTAMP, CTA.SECCTX]);
-const EXPECT_DROP = new Set<number>([CTA_EXPECT.ID]);
+/** Top-level conntrack attributes a peer does not get (flags masked). */
+export const CT_SYNC_DROP: ReadonlySet<number> = new Set<number>([CTA.COUNTERS_ORIG, CTA.COUNTERS_REPLY, CTA.USE, CTA.ID, CTA.TIMESTAMP, CTA.SECCTX]);
+/** Top-level expectation attributes a peer does not get. */
+export const EXPECT_SYNC_DROP: ReadonlySet<number> = new Set<number>([CTA_EXPECT.ID]);
 
 export function syncAttrs(rec: CtRecord): CtRecord {
-  const drop = rec.kind === 'ct' ? CT_DROP : EXPECT_DROP;
+  const drop = rec.kind === 'ct' ? CT_SYNC_DROP : EXPECT_SYNC_DROP;
   const buf = rec.attrs;
   const keep: Array<[number, number]> = [];
   let dropped = false;

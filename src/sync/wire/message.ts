@@ -4,6 +4,7 @@
  * header, value; no padding). Pure: decode never throws, it returns a typed error.
  */
 import type { Family } from '../../netlink/types';
+import { expandAttrs } from './compact';
 import {
   MSG_HEADER_LEN,
   MsgCode,
@@ -88,7 +89,7 @@ export function writeMessage(m: Message, buf: Buffer, off: number): number {
       p = putTlvHeader(buf, p, Tlv.FAMILY, 1);
       buf.writeUInt8(m.family, p);
       p += 1;
-      p = putTlvHeader(buf, p, Tlv.ATTRS, m.attrs.length);
+      p = putTlvHeader(buf, p, m.packed === true ? Tlv.CATTRS : Tlv.ATTRS, m.attrs.length);
       m.attrs.copy(buf, p);
       p += m.attrs.length;
   }
@@ -119,7 +120,8 @@ const TLV_RULES: Partial<Record<MessageType, Array<[number, number, boolean]>>> 
 };
 const ENTRY_RULES: Array<[number, number, boolean]> = [
   [Tlv.FAMILY, 1, true],
-  [Tlv.ATTRS, -1, true],
+  [Tlv.ATTRS, -1, false],
+  [Tlv.CATTRS, -1, false],
 ];
 
 /**
@@ -159,7 +161,7 @@ export function decodeMessage(buf: Buffer, off: number, end: number, limits: Dec
     if (values.has(t)) return fail('EBADTLV', `duplicate TLV 0x${t.toString(16)}`, p);
     const vlen = tl - TLV_HEADER_LEN;
     if (rule[1] >= 0 && vlen !== rule[1]) return fail('EBADLEN', `TLV 0x${t.toString(16)} has ${vlen} bytes`, p + 2);
-    if (t === Tlv.ATTRS && vlen > limits.maxAttrs) return fail('ETOOBIG', `attrs of ${vlen} bytes`, p + 2);
+    if ((t === Tlv.ATTRS || t === Tlv.CATTRS) && vlen > limits.maxAttrs) return fail('ETOOBIG', `attrs of ${vlen} bytes`, p + 2);
     values.set(t, buf.subarray(p + TLV_HEADER_LEN, p + tl));
     p += tl;
   }
@@ -193,8 +195,20 @@ export function decodeMessage(buf: Buffer, off: number, end: number, limits: Dec
     default: {
       const fam = get(Tlv.FAMILY).readUInt8(0);
       if (fam !== 2 && fam !== 10) return fail('EBADVALUE', `bad family ${fam}`, off);
-      // Copy: the record outlives the datagram buffer (it is stored in a cache).
-      m = { type: type as EntryType, flags, seq, family: fam as Family, attrs: Buffer.from(get(Tlv.ATTRS)) };
+      const plain = values.get(Tlv.ATTRS);
+      const packed = values.get(Tlv.CATTRS);
+      if ((plain === undefined) === (packed === undefined)) return fail('EBADTLV', `${type} needs exactly one of ATTRS and CATTRS`, off);
+      let attrs: Buffer;
+      if (packed !== undefined) {
+        const at = packed.byteOffset - buf.byteOffset;
+        const x = expandAttrs(buf, at, at + packed.length, limits.maxAttrs);
+        if (!x.ok) return fail('EBADVALUE', `compact attributes: ${x.message}`, x.offset);
+        attrs = x.attrs;
+      } else {
+        // Copy: the record outlives the datagram buffer (it is stored in a cache).
+        attrs = Buffer.from(plain ?? Buffer.alloc(0));
+      }
+      m = { type: type as EntryType, flags, seq, family: fam as Family, attrs };
     }
   }
   return { ok: true, value: m, consumed: len };

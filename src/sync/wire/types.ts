@@ -49,6 +49,8 @@ export const Tlv = {
   COUNT: 0x0004,
   NEXT: 0x0005,
   ECHO: 0x0006,
+  /** Entry attributes in compact form (compact.ts); an entry has ATTRS or CATTRS. */
+  CATTRS: 0x0007,
 } as const;
 export const TLV_OPTIONAL = 0x8000;
 
@@ -78,8 +80,14 @@ interface Base {
 export interface EntryMessage extends Base {
   type: EntryType;
   family: Family;
-  /** ctnetlink attributes of the entry (CtRecord.attrs), verbatim. */
+  /**
+   * ctnetlink attributes of the entry (CtRecord.attrs), verbatim; or, when
+   * `packed` is true, already in the compact wire form (compact.ts), as the
+   * sender builds them once and keeps them until acknowledged. Decoded
+   * messages always carry the expanded ctnetlink attributes.
+   */
   attrs: Buffer;
+  packed?: boolean;
 }
 export interface RangeMessage extends Base {
   type: 'ack' | 'nack';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { CtRecord } from '../../../src/netlink/types';
 import { createCache } from '../../../src/cache/packed-cache';
 import { createSyncEngine } from '../../../src/sync/engine';
 import { MODE_NAMES, modeFactory } from '../../../src/sync/modes/registry';
@@ -73,7 +74,15 @@ describe('sync engine', () => {
     expect(rig.b.engine.stats().peers.map((p) => p.id)).toEqual(['198.51.100.1']);
   });
 
-  it('applies syncAttrs before sending and never exceeds the MTU', () => {
+  it('leaves out the syncDrop attributes and never exceeds the MTU', () => {
+    // A fake entry (12 bytes) followed by a 392-byte attribute of type 9 that is not to be sent.
+    const withExtra = (i: number): CtRecord => {
+      const base = fakeRecord('ct', i, 0, 0);
+      const extra = Buffer.alloc(392, 0xab);
+      extra.writeUInt16LE(392, 0);
+      extra.writeUInt16LE(9, 2);
+      return { ...base, attrs: Buffer.concat([base.attrs, extra]) };
+    };
     const clock = new FakeClock();
     const link = memoryLink(seeded(1), 600);
     const mk = (t: typeof link.a, seed: number) => {
@@ -87,7 +96,7 @@ describe('sync engine', () => {
         internal,
         external,
         keyOf: fakeKeyOf,
-        syncAttrs: (r) => ({ ...r, attrs: r.attrs.subarray(0, 12) }),
+        syncDrop: { ct: new Set([9]) },
         logger: silentLogger(),
       });
       return { engine, internal, external };
@@ -98,8 +107,8 @@ describe('sync engine', () => {
     b.engine.start();
     for (let i = 1; i <= 200; i++) {
       // The internal cache is the source of truth (a bulk resync sweeps what it lacks).
-      a.internal.ct.upsert(`ct:${i}`, fakeRecord('ct', i, 0, 400), clock.now());
-      a.engine.local({ type: 'new', key: `ct:${i}`, record: fakeRecord('ct', i, 0, 400) });
+      a.internal.ct.upsert(`ct:${i}`, withExtra(i), clock.now());
+      a.engine.local({ type: 'new', key: `ct:${i}`, record: withExtra(i) });
     }
     for (let t = 0; t < 500; t += 10) {
       clock.advance(10);
