@@ -25,9 +25,8 @@ import { authFromConfig } from '../sync/auth/from-config';
 import { createTransitions } from './transitions';
 import { loadKeepalivedConf } from '../config/keepalived';
 import type { KeepalivedConfig } from '../config/keepalived-types';
-import { createRtnl, type RtnlClient } from '../netlink/rtnl-client';
-import { createVrrpManager, type VrrpManager } from '../ha/vrrp/manager';
-import { createNotifier as createNotifyScripts } from '../ha/notify';
+import { startVrrpThread, type VrrpThread } from '../ha/thread/client';
+import type { ThreadOptions } from '../ha/thread/messages';
 import type { Clock } from '../util/clock';
 import type { Daemon } from './daemon';
 import { ensureConntrackEvents } from './sysctl';
@@ -108,7 +107,7 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
   const table = createKernelTable({ logger, eventRcvbuf: config.general.netlinkBufferSize });
   const lifecycleRef: { stop?: (r: string) => Promise<void> } = {};
   let dbusSvc: { stop(): Promise<void> | void } | undefined;
-  let ha: { stop(): Promise<void>; manager: VrrpManager } | undefined;
+  let ha: VrrpThread | undefined;
   let vrrpDbus: { stop(): Promise<void> } | undefined;
   let cluster: { stop(): Promise<void> } | undefined;
   const daemon = createDaemon({
@@ -169,7 +168,7 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
     await daemon.start(); // fills the internal cache, then opens the sync link
     if (aa !== undefined) cluster = await aa.start();
     await server.listen();
-    if (vrrp !== undefined) ha = await startHa(vrrp, daemon, clock, logger, runOpts.heartbeat === true);
+    if (vrrp !== undefined) ha = await startHa(vrrp, daemon, clock, logger, { heartbeat: runOpts.heartbeat === true, logFile });
     if (runOpts.dbus) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { startDbusService } = require('../dbus/service') as typeof import('../dbus/service');
@@ -182,7 +181,7 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
       // keepalived's org.keepalived.Vrrp1 objects for the embedded speakers
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { startVrrpDbus } = require('../dbus/vrrp') as typeof import('../dbus/vrrp');
-      vrrpDbus = await startVrrpDbus(ha.manager, { logger, instances: vrrp.instances }).catch((e: unknown) => {
+      vrrpDbus = await startVrrpDbus(ha, { logger, instances: vrrp.instances }).catch((e: unknown) => {
         logger.warn({ err: (e as Error).message }, 'keepalived D-Bus objects (org.keepalived.Vrrp1) not served');
         return undefined;
       });
@@ -203,35 +202,32 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
   return 0;
 }
 
-async function startHa(config: KeepalivedConfig, daemon: Daemon, clock: Clock, logger: Logger, heartbeat: boolean): Promise<{ stop(): Promise<void>; manager: VrrpManager }> {
-  const rtnl = createRtnl({ logger, clock });
-  if ('code' in rtnl && typeof (rtnl as { listLinks?: unknown }).listLinks !== 'function') {
-    throw new Error(`rtnetlink: ${(rtnl as { code: string }).code}`);
-  }
-  const client = rtnl as RtnlClient;
+/**
+ * The embedded VRRP (or heartbeat) runs on its own thread (src/ha/thread), so
+ * its adverts and timers do not wait for replication work on this one; the
+ * transitions (commit before the addresses, ...) run here, awaited by it.
+ */
+async function startHa(
+  config: KeepalivedConfig,
+  daemon: Daemon,
+  clock: Clock,
+  logger: Logger,
+  o: { heartbeat: boolean; logFile: string | undefined },
+): Promise<VrrpThread> {
   const hooks = createTransitions({ api: daemon.api, clock, logger, setState: (s, steps) => daemon.setState(s, steps) });
-  const manager = createVrrpManager({
-    config,
-    clock,
-    random: Math.random,
-    logger,
-    rtnl: client,
-    hooks,
-    // keepalived's notify_* scripts of the config run as under keepalived.
-    notifier: createNotifyScripts({ clock, logger }),
-    ...(heartbeat ? { transport: 'heartbeat' as const } : {}),
-  });
-  const failed = await manager.start();
-  for (const f of failed) logger.error({ instance: f.instance, code: f.error.code, msg: f.error.message }, 'VRRP instance not started');
-  if (failed.length === config.instances.length) throw new Error(`no VRRP instance could start (${failed.map((f) => `${f.instance}: ${f.error.code} ${f.error.message ?? ''}`).join('; ')})`);
-  logger.info({ instances: config.instances.length - failed.length }, 'embedded VRRP started');
-  return {
-    manager,
-    async stop() {
-      await manager.stop();
-      client.close();
-    },
-  };
+  const options: ThreadOptions = { config, heartbeat: o.heartbeat };
+  if (o.logFile !== undefined) {
+    options.logFile = o.logFile;
+    options.pretty = false;
+  }
+  const thread = await startVrrpThread({ options, hooks, logger });
+  for (const f of thread.failed) logger.error({ instance: f.instance, code: f.code, msg: f.message }, 'VRRP instance not started');
+  if (thread.failed.length === config.instances.length) {
+    await thread.stop();
+    throw new Error(`no VRRP instance could start (${thread.failed.map((f) => `${f.instance}: ${f.code} ${f.message ?? ''}`).join('; ')})`);
+  }
+  logger.info({ instances: config.instances.length - thread.failed.length }, 'embedded VRRP started (own thread)');
+  return thread;
 }
 
 function openTransport(sync: NonNullable<Parameters<typeof transportSpecs>[0]>, clock: ReturnType<typeof systemClock>, logger: Logger): Transport | string {

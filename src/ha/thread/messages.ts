@@ -1,0 +1,31 @@
+/**
+ * Messages between the main thread and the VRRP thread (src/ha/thread).
+ * Plain structured-cloneable data only.
+ */
+import type { KeepalivedConfig } from '../../config/keepalived-types';
+import type { VrrpState } from '../vrrp/machine';
+
+export type HookName = 'beforeMaster' | 'afterMaster' | 'afterBackup' | 'afterFault';
+
+export interface ThreadOptions {
+  config: KeepalivedConfig;
+  heartbeat: boolean;
+  /** Log file of the daemon (LogFile), or undefined for stderr. */
+  logFile?: string;
+  logLevel?: string;
+  pretty?: boolean;
+}
+
+/** Thread -> main. */
+export type FromThread =
+  | { t: 'started'; failed: Array<{ instance: string; code: string; message?: string }>; speakers: Array<{ name: string; state: VrrpState }> }
+  | { t: 'start-failed'; error: string }
+  | { t: 'transition'; name: string; from: VrrpState; to: VrrpState }
+  | { t: 'hook'; id: number; hook: HookName; name: string }
+  | { t: 'stopped' };
+
+/** Main -> thread. */
+export type ToThread =
+  | { t: 'hook-done'; id: number }
+  | { t: 'garp'; name: string }
+  | { t: 'stop' };
