@@ -36,6 +36,8 @@ export interface MirrorStats {
   filtered: number;
   /** Records keyOf() could not key (malformed); ignored. */
   unkeyed: number;
+  /** new/update events (or dump records) of entries skip() says are not ours. */
+  foreign: number;
   /** Upserts the cache refused (HashLimit). */
   refused: number;
   overruns: number;
@@ -57,6 +59,12 @@ export interface MirrorOptions {
   keyOf: (rec: CtRecord) => string | null;
   /** The compiled filter applied to a record (e.g. rec => filter(peekFlow(rec))). */
   accept: (rec: CtRecord) => boolean;
+  /**
+   * Keys whose kernel entries this node wrote for its peers (the external
+   * cache kept in the kernel, write-through.ts): their new/update events and
+   * dump records are not local flows. Destroys are applied as usual.
+   */
+  skip?: (key: string) => boolean;
   clock: Clock;
   logger?: CacheLogger;
   /** Report the first fill's entries as 'new' changes (default true). */
@@ -105,6 +113,7 @@ class KernelMirror implements Mirror {
     events: 0,
     filtered: 0,
     unkeyed: 0,
+    foreign: 0,
     refused: 0,
     overruns: 0,
     resyncs: 0,
@@ -212,6 +221,10 @@ class KernelMirror implements Mirror {
       if (this.o.cache.remove(key)) this.emit({ type: 'destroy', key, record: ev.record });
       return;
     }
+    if (this.o.skip?.(key) === true) {
+      this.st.foreign++;
+      return;
+    }
     if (!this.o.accept(ev.record)) {
       this.st.filtered++;
       return;
@@ -277,6 +290,10 @@ class KernelMirror implements Mirror {
       seen.add(key);
       // A buffered event for this key is newer than or as new as the dump; it decides.
       if (this.pending.has(key)) continue;
+      if (this.o.skip?.(key) === true) {
+        this.st.foreign++;
+        continue;
+      }
       if (!this.o.accept(rec)) {
         this.st.filtered++;
         continue;

@@ -14,6 +14,7 @@ import { tupleKey } from '../netlink/ct/key';
 import { peekFlow } from '../netlink/ct/peek';
 import { sameFlow } from '../netlink/ct/same';
 import { CT_SYNC_DROP } from '../netlink/ct/sync-attrs';
+import { writeThrough, type WriteThroughCache, type WriteThroughStats } from '../cache/write-through';
 import { authStatsOf } from '../sync/auth/transport';
 import type { KernelTable } from '../netlink/table';
 import type { CtKind, CtRecord } from '../netlink/types';
@@ -61,6 +62,12 @@ export interface Daemon {
   stop(): Promise<void>;
   /** Record an HA transition (embedded VRRP or inferred from commands). */
   setState(state: HaState, steps?: TransitionStep[]): void;
+  /**
+   * `DisableExternalCache on`: the external cache is kept in the kernel table
+   * too (src/cache/write-through.ts); drain() resolves once every change
+   * received so far is in the kernel. null otherwise.
+   */
+  readonly externalInKernel: { drain(): Promise<void>; stats(): WriteThroughStats } | null;
 }
 
 export interface Caches {
@@ -112,10 +119,14 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   const limit = config.general.hashLimit;
   const mk = (name: string, timeoutMs = 0): Cache => createCache({ name, limit, timeoutMs, logger });
   const internal: Caches = { ct: mk('internal'), expect: mk('internal-expect') };
-  const external: Caches = {
-    ct: mk('external', mode.externalTimeoutMs),
-    expect: mk('external-expect', mode.externalTimeoutMs),
+  // DisableExternalCache on: the peers' entries also go into our kernel table as they arrive.
+  const inKernel = mode.disableExternalCache;
+  const ext = (name: string): Cache => {
+    const c = mk(name, mode.externalTimeoutMs);
+    return inKernel ? writeThrough(c, { table, clock, logger }) : c;
   };
+  const external: Caches = { ct: ext('external'), expect: ext('external-expect') };
+  const writers = inKernel ? [external.ct, external.expect].map((c) => c as WriteThroughCache) : [];
   const filter: CompiledFilter = compileFilter(filterSpec(config));
   const keyOf = (rec: CtRecord): string | null => tupleKey(rec);
   const acceptCt = (rec: CtRecord): boolean => {
@@ -168,6 +179,8 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       emitInitial: false,
       // A resync re-reads every entry; only real state changes go to the peers.
       same: sameFlow,
+      // Entries we wrote for the peers (DisableExternalCache on) are not local flows.
+      ...(inKernel ? { skip: (key: string) => external[kind].has(key) } : {}),
     });
     m.onChange((c) => engine.local(c));
     mirrors.push(m);
@@ -175,6 +188,13 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   };
   addMirror('ct');
   if (expectSync !== false) addMirror('expect');
+
+  /** Counters of the external cache's kernel writes, as status `sync` entries. */
+  const kernelWriteCounters = (): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const w of writers) for (const [k, v] of Object.entries(w.writeStats())) out[`externalInKernel.${k}`] = (out[`externalInKernel.${k}`] ?? 0) + v;
+    return out;
+  };
 
   const startedAt = clock.now();
   const counters = { flushKernel: 0, resyncKernel: 0, commits: 0 };
@@ -244,7 +264,8 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     counters,
     uptimeSeconds: () => (clock.now() - startedAt) / 1000,
     netlinkBufferSize: config.general.netlinkBufferSize ?? 0,
-    externalDisabled: mode.disableExternalCache,
+    // DisableExternalCache on keeps the external cache (also written to the kernel): still shown.
+    externalDisabled: false,
     linkName: linkName(sync),
   };
 
@@ -319,7 +340,12 @@ export function createDaemon(deps: DaemonDeps): Daemon {
           externalExpect: external.expect.size,
         },
         lastTransition,
-        sync: { ...st.modeStats, rejected: Object.values(st.rejected).reduce((a, b) => a + b, 0), ...authCounters(deps.transport) },
+        sync: {
+          ...st.modeStats,
+          rejected: Object.values(st.rejected).reduce((a, b) => a + b, 0),
+          ...authCounters(deps.transport),
+          ...kernelWriteCounters(),
+        },
       };
     },
   };
@@ -337,8 +363,22 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       engine.start();
       logger.info({ mode: mode.name, internal: internal.ct.size }, 'daemon started');
     },
+    externalInKernel: inKernel
+      ? {
+          async drain() {
+            for (const w of writers) await w.drain();
+          },
+          stats(): WriteThroughStats {
+            const [a, b] = writers.map((w) => w.writeStats());
+            const out = { ...(a as WriteThroughStats) };
+            for (const k of Object.keys(out) as Array<keyof WriteThroughStats>) out[k] += b?.[k] ?? 0;
+            return out;
+          },
+        }
+      : null,
     async stop() {
       if (resumeTimer !== null) clock.clear(resumeTimer);
+      for (const w of writers) w.stop();
       for (const m of mirrors) m.stop();
       engine.flush();
       engine.stop();

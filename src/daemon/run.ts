@@ -214,7 +214,13 @@ async function startHa(
   logger: Logger,
   o: { heartbeat: boolean; logFile: string | undefined },
 ): Promise<VrrpThread> {
-  const hooks = createTransitions({ api: daemon.api, clock, logger, setState: (s, steps) => daemon.setState(s, steps) });
+  const hooks = createTransitions({
+    api: daemon.api,
+    clock,
+    logger,
+    setState: (s, steps) => daemon.setState(s, steps),
+    externalInKernel: daemon.externalInKernel,
+  });
   const options: ThreadOptions = { config, heartbeat: o.heartbeat };
   if (o.logFile !== undefined) {
     options.logFile = o.logFile;

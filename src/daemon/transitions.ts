@@ -6,6 +6,9 @@
  *              addresses are taken (beforeMaster is awaited by the speaker),
  *              then, once the addresses are ours: flush the external cache,
  *              resync the internal cache with the kernel, bulk-send to peers.
+ *              With the external cache kept in the kernel (DisableExternalCache
+ *              on) the entries are there already: wait for the last pending
+ *              writes, take the addresses, then commit as a fix-up.
  *  to BACKUP:  shorten kernel timers, request a resync from the new master.
  *  to FAULT:   shorten kernel timers.
  *
@@ -27,6 +30,12 @@ export interface TransitionDeps {
   clock: Clock;
   logger: Logger;
   setState(state: HaState, steps?: TransitionStep[]): void;
+  /**
+   * Set when the external cache is kept in the kernel table (DisableExternalCache on):
+   * becoming MASTER then only waits for the pending kernel writes before the
+   * addresses are taken, and commits (a fix-up of entries the kernel timed out) after.
+   */
+  externalInKernel?: { drain(): Promise<void> } | null;
 }
 
 /** Upper bound on waiting for the other instances' addresses before the after-MASTER steps. */
@@ -108,8 +117,10 @@ export function createTransitions(deps: TransitionDeps): Transitions {
     beforeMaster(name) {
       logger.info({ instance: name }, 'becoming MASTER: committing the external cache before taking the addresses');
       awaitingAddresses.add(name);
+      const inKernel = deps.externalInKernel;
       return go('MASTER', 'before', async () => {
-        await step('commit', () => api.commit('all'));
+        if (inKernel) await step('external-in-kernel', () => inKernel.drain());
+        else await step('commit', () => api.commit('all'));
       });
     },
     afterMaster(name) {
@@ -117,6 +128,7 @@ export function createTransitions(deps: TransitionDeps): Transitions {
       noLongerAwaited(name);
       return go('MASTER', 'after', async () => {
         await allAddressesTaken();
+        if (deps.externalInKernel) await step('commit', () => api.commit('all'));
         await step('flush-external', () => api.flushCache('external'));
         await step('resync-kernel', () => api.resyncKernel('all'));
         await step('bulk-send', () => api.bulkSend());

@@ -72,6 +72,8 @@ export interface ConntrackdOptions {
   expectations?: boolean;
   /** Hash sizes follow the expected number of flows. */
   maxFlows?: number;
+  /** DisableExternalCache On: the backup keeps the peer's flows in its kernel table as they arrive. */
+  externalInKernel?: boolean;
 }
 
 export function conntrackdConf(o: ConntrackdOptions): string {
@@ -85,7 +87,7 @@ export function conntrackdConf(o: ConntrackdOptions): string {
   return [
     'Sync {',
     '  Mode FTFW {',
-    '    DisableExternalCache Off',
+    `    DisableExternalCache ${o.externalInKernel === true ? 'On' : 'Off'}`,
     '    CommitTimeout 1800',
     '    PurgeTimeout 5',
     '  }',

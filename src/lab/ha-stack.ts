@@ -92,7 +92,14 @@ function writeNode(o: HaOptions, index: 0 | 1, realBin: string): HaNode {
   let primaryBackup: string | null = null;
   if (o.variant !== 'none') {
     config = path.join(dir, 'conntrackd.conf');
-    fs.writeFileSync(config, conntrackdConf({ index, runDir: dir, maxFlows: o.maxFlows, expectations: o.expectations }));
+    fs.writeFileSync(config, conntrackdConf({
+        index,
+        runDir: dir,
+        maxFlows: o.maxFlows,
+        expectations: o.expectations,
+        // ctsyncd as the whole HA stack keeps the peer's flows in the backup kernel, so it takes the VIPs first.
+        externalInKernel: o.variant === 'ctsyncd-vrrp',
+      }));
     bin = path.join(dir, 'syncd-timed.sh');
     fs.writeFileSync(bin, timedBinScript(realBin, stepsLog), { mode: 0o755 });
   }

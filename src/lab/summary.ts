@@ -18,6 +18,8 @@ export interface FailoverSummary {
   hung: number;
   detectMs: number | null;
   commitDoneMs: number | null;
+  /** ctsyncd with DisableExternalCache on: the pending kernel writes were done (before the VIPs). */
+  kernelReadyMs: number | null;
   vipsMs: number | null;
   firstResumeMs: number | null;
   allResumedMs: number | null;
@@ -49,6 +51,7 @@ export function summarize(r: FailoverResult): FailoverSummary {
     commitDoneMs: embedded
       ? firstAt(steps, r.crashAt, (l) => /^commit done/.test(l))
       : firstAt(steps, r.crashAt, (l) => /^commit external cache \(-c\) done/.test(l)),
+    kernelReadyMs: embedded ? firstAt(steps, r.crashAt, (l) => /^external-in-kernel done/.test(l)) : null,
     // Both instances of the sync group: the later one is when the path is whole.
     vipsMs: embedded ? lastAt(steps, r.crashAt, (l) => / VIPs added$/.test(l)) : lastAt(steps, r.crashAt, (l) => /^VRRP \w+ MASTER$/.test(l)),
     firstResumeMs: at('first stream resumes'),
@@ -59,7 +62,7 @@ export function summarize(r: FailoverResult): FailoverSummary {
 export function formatSummary(s: FailoverSummary): string {
   const ms = (v: number | null): string => (v === null ? '-' : `+${v} ms`);
   return (
-    `detect ${ms(s.detectMs)}, commit done ${ms(s.commitDoneMs)}, VIPs ${ms(s.vipsMs)}, ` +
+    `detect ${ms(s.detectMs)}, ${s.kernelReadyMs !== null ? `kernel ready ${ms(s.kernelReadyMs)}, ` : ''}commit done ${ms(s.commitDoneMs)}, VIPs ${ms(s.vipsMs)}, ` +
     `first stream ${ms(s.firstResumeMs)}, all ${ms(s.allResumedMs)}; longest stall ${s.maxStallMs} ms, ` +
     `${s.broken} broken, ${s.hung} hung`
   );

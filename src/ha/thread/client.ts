@@ -61,18 +61,17 @@ export function startVrrpThread(deps: VrrpThreadDeps): Promise<VrrpThread> {
   const mirrors = new Map<string, SpeakerMirror>();
   let exited = false;
   const exitedP = new Promise<void>((resolve) => worker.once('exit', () => { exited = true; resolve(); }));
-  // Hooks run one after the other, in the order the thread asked for them.
-  let chain: Promise<void> = Promise.resolve();
-
+  // Called as they arrive, like the speakers call them in-process: the
+  // transitions order them (and the instances of a sync group wait for each other).
   const runHook = (m: Extract<FromThread, { t: 'hook' }>): void => {
-    chain = chain.then(async () => {
+    void (async () => {
       try {
         await hooks[m.hook]?.(m.name);
       } catch (e) {
         logger.error({ hook: m.hook, instance: m.name, err: (e as Error).message }, 'transition hook failed');
       }
       if (!exited) send({ t: 'hook-done', id: m.id });
-    });
+    })();
   };
 
   return new Promise<VrrpThread>((resolve, reject) => {

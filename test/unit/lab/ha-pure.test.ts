@@ -67,7 +67,7 @@ describe('failover summary', () => {
       [610, 'VRRP WAN VIPs added'], [705, 'VRRP LAN VIPs added'], [1400, 'first stream resumes', 'streams'], [1450, 'all streams resumed', 'streams'],
     ], [1400, 1450]);
     const s = summarize(r);
-    expect(s).toEqual({ maxStallMs: 1450, broken: 0, hung: 0, detectMs: 300, commitDoneMs: 601, vipsMs: 705, firstResumeMs: 1400, allResumedMs: 1450 });
+    expect(s).toEqual({ maxStallMs: 1450, broken: 0, hung: 0, detectMs: 300, commitDoneMs: 601, kernelReadyMs: null, vipsMs: 705, firstResumeMs: 1400, allResumedMs: 1450 });
     expect(formatSummary(s)).toBe('detect +300 ms, commit done +601 ms, VIPs +705 ms, first stream +1400 ms, all +1450 ms; longest stall 1450 ms, 0 broken, 0 hung');
   });
 
