@@ -114,6 +114,12 @@ export interface SyncEngine {
   tick(): void;
   /** Send everything queued now. */
   flush(): void;
+  /**
+   * Resolves true once every peer has acknowledged every change handed to
+   * local() before the call (FT-FW), at once after sending for modes without
+   * acknowledgements, or false after `timeoutMs` (pfsync-style deferral).
+   */
+  delivered(timeoutMs: number): Promise<boolean>;
 }
 
 export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
@@ -217,6 +223,17 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       n--;
     }
   };
+  /** delivered() callers: barrier token, resolve, timeout timer. */
+  const barriers: Array<{ token: number; done: (ok: boolean) => void; timer: TimerHandle }> = [];
+  const checkBarriers = (): void => {
+    for (let i = barriers.length - 1; i >= 0; i--) {
+      const b = barriers[i] as (typeof barriers)[number];
+      if (mode.reached?.(b.token) !== true) continue;
+      barriers.splice(i, 1);
+      clock.clear(b.timer);
+      b.done(true);
+    }
+  };
   const bulk = new BulkSender(deps.internal, () => mode, entry, opts.bulkChunk ?? 2048);
 
   const receive = (datagram: Buffer, from: string): void => {
@@ -243,6 +260,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
         recvMsgs.inc(m.type);
         mode.recv(from, h.epoch, m, now);
       }
+      if (barriers.length > 0) checkBarriers();
     } catch (err) {
       io.inc('internalErrors');
       logger.error({ err, from }, 'sync: error while handling a datagram');
@@ -281,6 +299,10 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     stop() {
       if (!running) return;
       running = false;
+      for (const b of barriers.splice(0)) {
+        clock.clear(b.timer);
+        b.done(false);
+      }
       if (timer) clock.clear(timer);
       timer = undefined;
       bulk.stop();
@@ -299,6 +321,26 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       mode.enqueue(entry(change.record.kind, change.type, change.record), clock.now());
     },
     bulkSend: () => bulk.start(clock.now()),
+    delivered(timeoutMs) {
+      // Changes still in the backlog have no sequence number yet: hand them to the mode first.
+      drain(clock.now());
+      const token = mode.mark?.() ?? null;
+      flush();
+      if (token === null) return Promise.resolve(true);
+      if (mode.reached?.(token) === true) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const b = {
+          token,
+          done: resolve,
+          timer: clock.setTimeout(() => {
+            const i = barriers.indexOf(b);
+            if (i >= 0) barriers.splice(i, 1);
+            resolve(false);
+          }, timeoutMs),
+        };
+        barriers.push(b);
+      });
+    },
     requestResync: () => mode.enqueue({ type: 'resync', flags: 0, seq: 0 }, clock.now()),
     onPeerEvent(handler) {
       handlers.add(handler);

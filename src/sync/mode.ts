@@ -48,6 +48,14 @@ export interface SyncMode {
   room(): number;
   /** Forget all state about a peer (it restarted or went silent). */
   peerReset(peer: string): void;
+  /**
+   * Delivery barrier, for modes with acknowledgements: a token for "every data
+   * message enqueued so far", or null when the mode has no acknowledgements
+   * (NOTRACK, ALARM: sending is all there is).
+   */
+  mark?(): number | null;
+  /** Whether every known peer has acknowledged everything up to mark() `token` (false with no peer). */
+  reached?(token: number): boolean;
   /** Messages held for retransmission. */
   resendQueueLength(): number;
   /** Mode counters (names are stable; see docs/sync-modes.md). */

@@ -86,6 +86,18 @@ export class FtfwSender {
     return seqAdd(this.sendNext, -1);
   }
 
+  /** Last sequence number assigned to a data message (sent or not). */
+  lastAssigned(): number {
+    return seqAdd(this.nextSeq, -1);
+  }
+
+  /** Every known peer (at least one) acknowledged up to `seq` in this stream. */
+  ackedBy(seq: number): boolean {
+    if (this.acked.size === 0) return false;
+    for (const a of this.acked.values()) if (a === null || seqLt(a, seq)) return false;
+    return true;
+  }
+
   queueLength(): number {
     return this.queue.size;
   }

@@ -113,6 +113,8 @@ export const createFtfwMode: ModeFactory = (ctx, options): SyncMode => {
       tx.forget(peer);
     },
     resendQueueLength: () => tx.queueLength(),
+    mark: () => tx.lastAssigned(),
+    reached: (token) => tx.ackedBy(token),
     stats: () => ({ ...st.toJSON(), ...tx.flowStats(), resendQueue: tx.queueLength(), buffered: rx.bufferedTotal() }),
   };
 };
