@@ -74,6 +74,11 @@ export interface MirrorOptions {
   /** Socket receive buffer for the event subscription. */
   rcvbuf?: number;
   /**
+   * [NetlinkBufferSizeMaxGrowth] after an overrun the next event socket gets
+   * twice the buffer, up to this size (as conntrackd grows its buffer).
+   */
+  rcvbufMax?: number;
+  /**
    * True when a dumped record is the same entry state as the cached one (e.g.
    * ignoring the timeout countdown); such records are not reported as changes
    * by a resync. Default: byte equality.
@@ -107,6 +112,8 @@ class KernelMirror implements Mirror {
   private first = true;
   private stopped = false;
   private retry: TimerHandle | null = null;
+  /** Receive buffer of the next event socket (grows after overruns). */
+  private rcvbuf: number | undefined;
   /** Events buffered during a dump: key -> newest event (Map keeps first-seen order; re-set moves nothing). */
   private pending = new Map<string, CtEvent>();
   private readonly st: MirrorStats = {
@@ -126,6 +133,7 @@ class KernelMirror implements Mirror {
 
   constructor(o: MirrorOptions) {
     this.o = o;
+    this.rcvbuf = o.rcvbuf;
   }
 
   get syncing(): boolean {
@@ -136,7 +144,7 @@ class KernelMirror implements Mirror {
     if (this.sub !== null) return;
     this.stopped = false;
     this.sub = this.o.table.subscribe(
-      { kinds: [this.o.kind], ...(this.o.rcvbuf !== undefined ? { rcvbuf: this.o.rcvbuf } : {}) },
+      { kinds: [this.o.kind], ...(this.rcvbuf !== undefined ? { rcvbuf: this.rcvbuf } : {}) },
       {
         onEvents: (evs) => this.onEvents(evs),
         onOverrun: () => this.onOverrun(),
@@ -212,6 +220,11 @@ class KernelMirror implements Mirror {
     // over on a fresh socket (it reports its own overruns), then dump.
     this.sub?.close();
     this.sub = null;
+    const max = this.o.rcvbufMax ?? 0;
+    if (this.rcvbuf !== undefined && max > this.rcvbuf) {
+      this.rcvbuf = Math.min(max, this.rcvbuf * 2);
+      this.o.logger?.warn({ kind: this.o.kind, rcvbuf: this.rcvbuf }, 'conntrack event buffer doubled (NetlinkBufferSizeMaxGrowth)');
+    }
     if (!this.stopped) void this.start();
   }
 

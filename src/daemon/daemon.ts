@@ -175,6 +175,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       clock,
       logger,
       rcvbuf: config.general.netlinkBufferSize,
+      ...(config.general.netlinkBufferSizeMaxGrowth !== undefined ? { rcvbufMax: config.general.netlinkBufferSizeMaxGrowth } : {}),
       // Peers learn our table through FT-FW's reset/resync or a bulk send, not a burst of 'new'.
       emitInitial: false,
       // A resync re-reads every entry; only real state changes go to the peers.

@@ -44,6 +44,11 @@ const SCRATCH = 1 << 16;
 let scratch = Buffer.allocUnsafe(SCRATCH);
 let scratch2 = Buffer.allocUnsafe(SCRATCH);
 
+/** Byte copy for the short ranges here (Buffer.copy of a sub-range allocates a view). */
+function put(src: Buffer, from: number, to: number, dst: Buffer, at: number): void {
+  for (let i = from; i < to; i++) dst[at++] = src[i] as number;
+}
+
 function align(n: number): number {
   return (n + 3) & ~3;
 }
@@ -165,7 +170,7 @@ function generic(b: Buffer, off: number, len: number, end: number, out: Buffer, 
     }
     if (p !== stop) return -1;
   } else {
-    b.copy(out, o, off + 4, off + len);
+    put(b, off + 4, off + len, out, o);
     o += len - 4;
   }
   const l = o - start - 2;
@@ -214,8 +219,8 @@ export function compactAttrs(attrs: Buffer, drop?: ReadonlySet<number>): Buffer 
           out[o + 1] = t;
           out[o + 2] = tup.shape;
           out[o + 3] = tup.proto;
-          attrs.copy(out, o + 4, tup.src, tup.src + tup.alen);
-          attrs.copy(out, o + 4 + tup.alen, tup.dst, tup.dst + tup.alen);
+          put(attrs, tup.src, tup.src + tup.alen, out, o + 4);
+          put(attrs, tup.dst, tup.dst + tup.alen, out, o + 4 + tup.alen);
           l4Bytes(tup, out, o + 4 + 2 * tup.alen);
           done = o + 8 + 2 * tup.alen;
           if (!(tup.shape & S_ICMP)) lastPort = tup;
@@ -227,7 +232,7 @@ export function compactAttrs(attrs: Buffer, drop?: ReadonlySet<number>): Buffer 
     off = next;
   }
   const res = Buffer.allocUnsafe(o);
-  out.copy(res, 0, 0, o);
+  put(out, 0, o, res, 0);
   return res;
 }
 
@@ -306,7 +311,7 @@ export function expandAttrs(b: Buffer, start: number, end: number, maxBytes: num
       } else throw new Bad(`unknown item 0x${k.toString(16)}`, p);
     }
     const res = Buffer.allocUnsafe(o);
-    out.copy(res, 0, 0, o);
+    put(out, 0, o, res, 0);
     return { ok: true, attrs: res };
   } catch (e) {
     if (e instanceof Bad) return { ok: false, message: e.message, offset: e.offset };
@@ -344,14 +349,14 @@ function writeTuple(
   const protoLen = icmp ? 36 : 28;
   const total = 4 + ipLen + protoLen;
   if (o + total > cap) throw new Bad('attributes too large', o);
-  out.fill(0, o, o + total);
+  for (let i = o; i < o + total; i++) out[i] = 0;
   putHdr(out, o, total, type | (shape & S_OUTER ? NESTED : 0));
   let q = o + 4;
   putHdr(out, q, ipLen, 1 | (shape & S_IP ? NESTED : 0));
   putHdr(out, q + 4, 4 + alen, v6 ? 3 : 1);
-  src.copy(out, q + 8, sa, sa + alen);
+  put(src, sa, sa + alen, out, q + 8);
   putHdr(out, q + 8 + alen, 4 + alen, v6 ? 4 : 2);
-  src.copy(out, q + 12 + alen, da, da + alen);
+  put(src, da, da + alen, out, q + 12 + alen);
   q += ipLen;
   putHdr(out, q, protoLen, 2 | (shape & S_PROTO ? NESTED : 0));
   putHdr(out, q + 4, 5, 1);
@@ -404,8 +409,8 @@ function expandGeneric(b: Buffer, p: number, end: number, out: Buffer, o: number
   }
   const padded = align(4 + l);
   if (start + padded > cap) throw new Bad('attributes too large', p);
-  b.copy(out, o, p + 2, stop);
-  out.fill(0, o + l, start + padded);
+  put(b, p + 2, stop, out, o);
+  for (let i = o + l; i < start + padded; i++) out[i] = 0;
   putHdr(out, start, 4 + l, t);
   return start + padded;
 }

@@ -54,8 +54,11 @@ class FakeTable implements KernelTable {
     return this.waiting.length;
   }
 
+  readonly rcvbufs: Array<number | undefined> = [];
+
   subscribe(opts: EventOptions, handlers: EventHandlers): EventSubscription {
     this.calls.push(`subscribe:${opts.kinds.join(',')}`);
+    this.rcvbufs.push(opts.rcvbuf);
     this.handlers = handlers;
     return {
       close: () => {
@@ -172,6 +175,21 @@ describe('kernel mirror', () => {
     expect(contents()).toEqual(['b=b|2', 'c=c|1', 'd=d|1', 'e=e|1', 'f=f|1']);
     expect(changes.sort()).toEqual(['destroy:a:1', 'new:e:1', 'new:f:1', 'update:b:2']);
     expect(mirror.stats()).toMatchObject({ overruns: 1, resyncs: 2, added: 2, removed: 1, changed: 1 });
+  });
+
+  it('doubles the event buffer after each overrun up to rcvbufMax (NetlinkBufferSizeMaxGrowth)', async () => {
+    const { table, mirror } = setup({ rcvbuf: 1 << 20, rcvbufMax: 3 << 20 });
+    await mirror.start();
+    for (let i = 0; i < 3; i++) {
+      table.handlers?.onOverrun();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(table.rcvbufs).toEqual([1 << 20, 2 << 20, 3 << 20, 3 << 20]);
+    const plain = setup({ rcvbuf: 1 << 20 });
+    await plain.mirror.start();
+    plain.table.handlers?.onOverrun();
+    await new Promise((r) => setImmediate(r));
+    expect(plain.table.rcvbufs).toEqual([1 << 20, 1 << 20]);
   });
 
   it('does not delete entries whose fresh events arrived during the resync dump', async () => {
