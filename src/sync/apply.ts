@@ -11,6 +11,7 @@ import type { Cache } from '../cache/types';
 import type { CtKind, CtRecord } from '../netlink/types';
 import type { Logger } from '../util/log';
 import { Counters } from './mode';
+import { Owners } from './owners';
 import { entryKind, entryOp, isEntry, MsgFlag, type EntryMessage, type Message } from './wire/types';
 
 export type KeyOf = (record: CtRecord) => string | undefined;
@@ -40,7 +41,7 @@ export class ExternalApplier {
     'swept',
     'purged',
   ]);
-  private readonly owner: Record<CtKind, Map<string, string>> = { ct: new Map(), expect: new Map() };
+  private readonly owners: Owners;
   private readonly bulks = new Map<string, BulkRx>();
 
   constructor(
@@ -48,7 +49,9 @@ export class ExternalApplier {
     private readonly keyOf: KeyOf,
     private readonly events: ApplyEvents,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.owners = new Owners((kind) => this.external[kind].keys());
+  }
 
   apply(peer: string, m: Message, now: number): void {
     if (isEntry(m)) {
@@ -58,7 +61,7 @@ export class ExternalApplier {
     switch (m.type) {
       case 'bulk-start':
         this.st.inc('bulkStarted');
-        this.bulks.set(peer, { count: 0, stale: { ct: this.ownedBy(peer, 'ct'), expect: this.ownedBy(peer, 'expect') } });
+        this.bulks.set(peer, { count: 0, stale: { ct: this.owners.ownedBy('ct', peer), expect: this.owners.ownedBy('expect', peer) } });
         break;
       case 'bulk-end':
         this.bulkEnd(peer, m.count);
@@ -75,7 +78,7 @@ export class ExternalApplier {
   purge(now: number): void {
     for (const kind of ['ct', 'expect'] as const) {
       for (const key of this.external[kind].purge(now)) {
-        this.owner[kind].delete(key);
+        this.owners.delete(kind, key);
         this.st.inc('purged');
       }
     }
@@ -103,13 +106,13 @@ export class ExternalApplier {
     if (entryOp(m.type) === 'destroy') {
       // With more than two nodes a flow changes hands (active-active); a late
       // destroy from its previous owner must not remove the new owner's entry.
-      const owner = this.owner[kind].get(key);
+      const owner = this.owners.get(kind, key);
       if (owner !== undefined && owner !== peer) {
         this.st.inc('foreignDestroys');
         return;
       }
       this.external[kind].remove(key);
-      this.owner[kind].delete(key);
+      this.owners.delete(kind, key);
       this.st.inc('deletes');
       return;
     }
@@ -118,14 +121,8 @@ export class ExternalApplier {
       this.st.inc('refused');
       return;
     }
-    this.owner[kind].set(key, peer);
+    this.owners.set(kind, key, peer);
     this.st.inc('upserts');
-  }
-
-  private ownedBy(peer: string, kind: CtKind): Set<string> {
-    const s = new Set<string>();
-    for (const [key, p] of this.owner[kind]) if (p === peer) s.add(key);
-    return s;
   }
 
   private bulkEnd(peer: string, expected: number): void {
@@ -143,9 +140,9 @@ export class ExternalApplier {
     let swept = 0;
     for (const kind of ['ct', 'expect'] as const) {
       for (const key of b.stale[kind]) {
-        if (this.owner[kind].get(key) !== peer) continue;
+        if (this.owners.get(kind, key) !== peer) continue;
         this.external[kind].remove(key);
-        this.owner[kind].delete(key);
+        this.owners.delete(kind, key);
         swept++;
       }
     }

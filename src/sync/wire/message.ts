@@ -118,11 +118,6 @@ const TLV_RULES: Partial<Record<MessageType, Array<[number, number, boolean]>>> 
     [Tlv.ECHO, 4, false],
   ],
 };
-const ENTRY_RULES: Array<[number, number, boolean]> = [
-  [Tlv.FAMILY, 1, true],
-  [Tlv.ATTRS, -1, false],
-  [Tlv.CATTRS, -1, false],
-];
 
 /**
  * Decode the message at buf[off, end). Strict: unknown type, wrong sizes,
@@ -139,7 +134,8 @@ export function decodeMessage(buf: Buffer, off: number, end: number, limits: Dec
   if (len < MSG_HEADER_LEN) return fail('EBADLEN', `message length ${len} below header size`, off + 2);
   if (len > end - off) return fail('ETRUNCATED', `message length ${len} exceeds datagram`, off + 2);
   const isEntryType = code <= 0x06;
-  const rules = isEntryType ? ENTRY_RULES : (TLV_RULES[type] ?? []);
+  if (isEntryType) return decodeEntry(buf, off, len, type as EntryType, flags, seq, limits);
+  const rules = TLV_RULES[type] ?? [];
   const values = new Map<number, Buffer>();
   let p = off + MSG_HEADER_LEN;
   const mend = off + len;
@@ -192,24 +188,62 @@ export function decodeMessage(buf: Buffer, off: number, end: number, limits: Dec
     case 'hello':
       m = { type, flags, seq };
       break;
-    default: {
-      const fam = get(Tlv.FAMILY).readUInt8(0);
-      if (fam !== 2 && fam !== 10) return fail('EBADVALUE', `bad family ${fam}`, off);
-      const plain = values.get(Tlv.ATTRS);
-      const packed = values.get(Tlv.CATTRS);
-      if ((plain === undefined) === (packed === undefined)) return fail('EBADTLV', `${type} needs exactly one of ATTRS and CATTRS`, off);
-      let attrs: Buffer;
-      if (packed !== undefined) {
-        const at = packed.byteOffset - buf.byteOffset;
-        const x = expandAttrs(buf, at, at + packed.length, limits.maxAttrs);
-        if (!x.ok) return fail('EBADVALUE', `compact attributes: ${x.message}`, x.offset);
-        attrs = x.attrs;
-      } else {
-        // Copy: the record outlives the datagram buffer (it is stored in a cache).
-        attrs = Buffer.from(plain ?? Buffer.alloc(0));
-      }
-      m = { type: type as EntryType, flags, seq, family: fam as Family, attrs };
-    }
+    default:
+      return fail('EBADTYPE', `unexpected entry type ${type}`, off);
   }
   return { ok: true, value: m, consumed: len };
+}
+
+/**
+ * Entry messages (the bulk of the traffic), without the generic TLV table:
+ * FAMILY (1 byte) and exactly one of ATTRS / CATTRS; optional unknown TLVs
+ * (TLV_OPTIONAL bit) skipped; anything else is an error.
+ */
+function decodeEntry(buf: Buffer, off: number, len: number, type: EntryType, flags: number, seq: number, limits: DecodeLimits): WireResult<Message> {
+  const mend = off + len;
+  let p = off + MSG_HEADER_LEN;
+  let count = 0;
+  let fam = -1;
+  let attrsAt = -1;
+  let attrsLen = 0;
+  let packed = false;
+  while (p < mend) {
+    if (++count > limits.maxTlvs) return fail('ETOOMANY', 'too many TLVs', p);
+    if (mend - p < TLV_HEADER_LEN) return fail('ETRUNCATED', 'TLV header truncated', p);
+    const t = buf.readUInt16BE(p);
+    const tl = buf.readUInt16BE(p + 2);
+    if (tl < TLV_HEADER_LEN || tl > mend - p) return fail('EBADLEN', `bad TLV length ${tl}`, p + 2);
+    const vlen = tl - TLV_HEADER_LEN;
+    if (t === Tlv.FAMILY) {
+      if (fam >= 0) return fail('EBADTLV', `duplicate TLV 0x${t.toString(16)}`, p);
+      if (vlen !== 1) return fail('EBADLEN', `TLV 0x${t.toString(16)} has ${vlen} bytes`, p + 2);
+      fam = buf[p + TLV_HEADER_LEN] as number;
+    } else if (t === Tlv.ATTRS || t === Tlv.CATTRS) {
+      if (attrsAt >= 0) {
+        const msg = packed === (t === Tlv.CATTRS) ? `duplicate TLV 0x${t.toString(16)}` : `${type} needs exactly one of ATTRS and CATTRS`;
+        return fail('EBADTLV', msg, p);
+      }
+      if (vlen > limits.maxAttrs) return fail('ETOOBIG', `attrs of ${vlen} bytes`, p + 2);
+      attrsAt = p + TLV_HEADER_LEN;
+      attrsLen = vlen;
+      packed = t === Tlv.CATTRS;
+    } else if ((t & TLV_OPTIONAL) === 0) {
+      return fail('EBADTLV', `unexpected TLV 0x${t.toString(16)} in ${type}`, p);
+    }
+    p += tl;
+  }
+  if (fam < 0) return fail('EBADTLV', `missing TLV 0x${Tlv.FAMILY.toString(16)} in ${type}`, off);
+  if (attrsAt < 0) return fail('EBADTLV', `${type} needs exactly one of ATTRS and CATTRS`, off);
+  if (fam !== 2 && fam !== 10) return fail('EBADVALUE', `bad family ${fam}`, off);
+  let attrs: Buffer;
+  if (packed) {
+    const x = expandAttrs(buf, attrsAt, attrsAt + attrsLen, limits.maxAttrs);
+    if (!x.ok) return fail('EBADVALUE', `compact attributes: ${x.message}`, x.offset);
+    attrs = x.attrs;
+  } else {
+    // Copy: the record outlives the datagram buffer (it is stored in a cache).
+    attrs = Buffer.allocUnsafe(attrsLen);
+    buf.copy(attrs, 0, attrsAt, attrsAt + attrsLen);
+  }
+  return { ok: true, value: { type, flags, seq, family: fam as Family, attrs }, consumed: len };
 }
