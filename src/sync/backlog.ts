@@ -8,13 +8,19 @@
  * A FIFO of keys with a moving head (compacted when half consumed) plus a
  * Map key -> newest change: push and shift are O(1) amortised, and nothing
  * iterates a Map from its front (which walks deleted slots).
+ *
+ * New and update changes may leave their record out (`record` undefined): the
+ * entry is then read from the internal cache when it leaves the backlog (its
+ * newest state, and a burst of 150k waiting changes holds no record copies).
+ * A destroy keeps its record (the cache no longer has it).
  */
-import type { CtEventType, CtRecord } from '../netlink/types';
+import type { CtEventType, CtKind, CtRecord } from '../netlink/types';
 
 export interface BacklogChange {
   type: CtEventType;
+  kind: CtKind;
   key: string;
-  record: CtRecord;
+  record?: CtRecord;
 }
 
 export class LocalBacklog {

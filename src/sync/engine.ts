@@ -219,7 +219,9 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     while (n > 0) {
       const c = backlog.shift();
       if (c === undefined) break;
-      mode.enqueue(entry(c.record.kind, c.type, c.record), now);
+      const record = c.record ?? deps.internal[c.kind].get(c.key);
+      if (record === undefined) continue; // gone from the cache meanwhile (flushed): nothing to send
+      mode.enqueue(entry(c.kind, c.type, record), now);
       n--;
     }
   };
@@ -315,7 +317,17 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       // here coalesced per key instead of overflowing the resend queue (which
       // would cost a stream reset and a full bulk resync).
       if (backlog.size > 0 || mode.room() <= 0) {
-        backlog.push(change);
+        const kind = change.record.kind;
+        // The internal cache holds new/updated entries: only a destroy keeps its record here.
+        backlog.push({
+          type: change.type,
+          kind,
+          key: change.key,
+          // (A copy: an event record is a view of the whole socket read it came in.)
+          ...(change.type === 'destroy' || deps.internal[kind].get(change.key) === undefined
+            ? { record: { kind, family: change.record.family, attrs: Buffer.from(change.record.attrs) } }
+            : {}),
+        });
         return;
       }
       mode.enqueue(entry(change.record.kind, change.type, change.record), clock.now());
