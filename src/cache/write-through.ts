@@ -58,6 +58,19 @@ export function writeThrough(inner: Cache, o: WriteThroughOptions): WriteThrough
   let stopped = false;
   const st = { written: 0, deleted: 0, failed: 0, batchErrors: 0 };
   const PUT: Op = { del: false };
+  // A full kernel table refuses every batch: one warning per 5 s, with the count since the last.
+  let lastWarn = Number.NEGATIVE_INFINITY;
+  let quiet = 0;
+  const warn = (obj: object, msg: string): void => {
+    const now = o.clock.now();
+    if (now - lastWarn < 5000) {
+      quiet++;
+      return;
+    }
+    o.logger?.warn({ ...obj, suppressed: quiet }, msg);
+    lastWarn = now;
+    quiet = 0;
+  };
 
   const schedule = (): void => {
     if (timer !== null || running !== null || stopped) return;
@@ -75,18 +88,18 @@ export function writeThrough(inner: Cache, o: WriteThroughOptions): WriteThrough
         const r = await o.table.create(puts);
         st.written += r.ok;
         st.failed += r.failed.length;
-        if (r.failed.length > 0) o.logger?.warn({ failed: r.failed.length, first: r.failed[0]?.code }, 'external cache: kernel refused entries');
+        if (r.failed.length > 0) warn({ failed: r.failed.length, first: r.failed[0]?.code }, 'external cache: kernel refused entries');
       }
       if (dels.length > 0) {
         const r = await o.table.delete(dels);
         st.deleted += r.ok;
         const bad = r.failed.filter((f) => f.code !== 'ENOENT');
         st.failed += bad.length;
-        if (bad.length > 0) o.logger?.warn({ failed: bad.length, first: bad[0]?.code }, 'external cache: kernel refused deletes');
+        if (bad.length > 0) warn({ failed: bad.length, first: bad[0]?.code }, 'external cache: kernel refused deletes');
       }
     } catch (e) {
       st.batchErrors++;
-      o.logger?.warn({ err: String(e) }, 'external cache: kernel write failed');
+      warn({ err: String(e) }, 'external cache: kernel write failed');
     }
   };
 
