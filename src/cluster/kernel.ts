@@ -19,6 +19,20 @@
  * never enters this node's table. Packets without an entry (invalid) are
  * dropped too: no node forwards what it cannot track.
  *
+ * With deferral on (src/cluster/deferral.ts) the table gets a second chain
+ * that sends the first packet of every new flow arriving on a cluster
+ * interface to an nfnetlink queue, after the forward filter (priority 100,
+ * so packets the policy drops are never queued):
+ *
+ *     chain defer {
+ *       type filter hook forward priority 100; policy accept;
+ *       iifname { "lan0", "wan0" } ct state new queue num 4242 bypass
+ *     }
+ *
+ * `bypass` (NF_QUEUE_NR(n) | NF_VERDICT_FLAG_QUEUE_BYPASS): with no process
+ * bound to the queue the packet is accepted, so traffic flows when the
+ * daemon is gone.
+ *
  * The family is spelled out (`ct original ip saddr`): nft 1.0.6 accepts the
  * bare `ct original saddr` but then aborts when it lists the ruleset.
  *
@@ -42,7 +56,12 @@ export interface ClusterRuleOptions {
    * PACKET_HOST, or IP drops them instead of forwarding.
    */
   multicastMac?: boolean;
+  /** Deferral: queue the first packet of new forwarded flows to this nfnetlink queue (0..65535). */
+  deferQueue?: number;
 }
+
+/** Priority of the deferral chain in the forward hook: after the usual filter (0). */
+export const DEFER_PRIORITY = 100;
 
 const IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
 
@@ -62,6 +81,14 @@ function chain(o: ClusterRuleOptions, mask: number, v6: boolean): string {
     lines.push(`    jhash ct original ${v6 ? 'ip6' : 'ip'} saddr mod ${o.buckets} seed 0x${(o.seed >>> 0).toString(16)} { ${list.join(', ')} } accept`);
   }
   lines.push('    drop', '  }');
+  if (o.deferQueue !== undefined) {
+    lines.push(
+      '  chain defer {',
+      `    type filter hook forward priority ${DEFER_PRIORITY}; policy accept;`,
+      `    iifname { ${ifs} } ct state new queue num ${o.deferQueue} bypass`,
+      '  }',
+    );
+  }
   return lines.join('\n');
 }
 
@@ -71,6 +98,8 @@ export function clusterRuleset(o: ClusterRuleOptions, mask: number): string {
   if (o.interfaces.length === 0 || o.interfaces.some((i) => !IFNAME.test(i))) throw new RangeError('bad interface list');
   const t = o.table ?? 'ctsync_cluster';
   if (!/^[A-Za-z0-9_]{1,32}$/.test(t)) throw new RangeError(`bad table name ${t}`);
+  const q = o.deferQueue;
+  if (q !== undefined && (!Number.isInteger(q) || q < 0 || q > 0xffff)) throw new RangeError(`bad queue number ${q}`);
   const out: string[] = [];
   const fams: Array<['ip' | 'ip6', boolean]> = [['ip', false]];
   if (o.ipv6) fams.push(['ip6', true]);
@@ -107,6 +136,11 @@ export function nftRunner(netns?: string, nft = 'nft'): NftRunner {
 export interface ClusterRules {
   /** Forward exactly `mask`; a no-op when it is already applied. */
   apply(mask: number): Promise<void>;
+  /**
+   * Deferral chain on (queue number) or off (null); re-applies the current
+   * mask at once when one is in force, else takes effect with the next apply().
+   */
+  setDefer(queue: number | null): Promise<void>;
   remove(): Promise<void>;
   /** Mask in force (null before the first apply). */
   readonly current: number | null;
@@ -114,12 +148,30 @@ export interface ClusterRules {
 
 export function createClusterRules(o: ClusterRuleOptions, run: NftRunner): ClusterRules {
   let current: number | null = null;
+  let defer = o.deferQueue;
+  const opts = (): ClusterRuleOptions => {
+    const { deferQueue: _omit, ...rest } = o;
+    return defer === undefined ? rest : { ...rest, deferQueue: defer };
+  };
   return {
     async apply(mask) {
       const m = (mask & fullMask(o.buckets)) >>> 0;
       if (current === m) return;
-      await run(clusterRuleset(o, m));
+      await run(clusterRuleset(opts(), m));
       current = m;
+    },
+    async setDefer(queue) {
+      const next = queue ?? undefined;
+      if (next === defer) return;
+      const before = defer;
+      defer = next;
+      if (current === null) return;
+      try {
+        await run(clusterRuleset(opts(), current));
+      } catch (e) {
+        defer = before;
+        throw e;
+      }
     },
     async remove() {
       await run(clusterRulesetRemove(o));
