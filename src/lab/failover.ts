@@ -14,6 +14,7 @@ import { parseCtsyncdLog, parseKeepalived, parseStepsLog, type StepMark } from '
 import { INVALID_COUNTER_CMD, parseCounterPackets } from './ruleset';
 import { delay, pollUntil } from './shell';
 import { vipsOf } from './ha-procs';
+import { ftpBeforeCrash, ftpFinish, type FtpOutcome, type FtpRunning, type FtpScenario } from './ftp-failover';
 import type { Logger } from '../util/log';
 
 export interface FailoverOptions {
@@ -37,6 +38,11 @@ export interface FailoverOptions {
   /** How long to wait for fw2 to hold every flow before the crash, ms; default 60 s. */
   syncTimeoutMs?: number;
   ftpHelper?: boolean;
+  /**
+   * An FTP session through the firewalls alongside the streams (ftp-failover.ts):
+   * implies `ftpHelper` and ExpectationSync. Default off.
+   */
+  ftp?: boolean | FtpScenario;
 }
 
 export interface FailoverResult {
@@ -63,6 +69,8 @@ export interface FailoverResult {
    * a false failover, e.g. the master's adverts were late. The run then measures that, not the crash.
    */
   fw2MasterBeforeCrash: boolean;
+  /** The FTP session of the run (only with the `ftp` option). */
+  ftp?: FtpOutcome;
 }
 
 export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
@@ -71,12 +79,15 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
   let lab: Lab | null = null;
   let ha: HaStack | null = null;
   let run: StreamRun | null = null;
+  let ftp: FtpRunning | null = null;
+  const ftpOpts: FtpScenario | null = o.ftp === true ? {} : o.ftp ? o.ftp : null;
+  const ftpHelper = o.ftpHelper === true || ftpOpts !== null;
   try {
-    lab = createLab({ prefix: o.prefix, seq: o.seq ?? 0, ftpHelper: o.ftpHelper });
+    lab = createLab({ prefix: o.prefix, seq: o.seq ?? 0, ftpHelper });
     log.info({ variant: o.variant, tag: lab.tag }, 'lab built');
     ha = await startHa({
       lab, variant: o.variant, runDir: o.runDir, advertInt: o.advertInt, ctsyncdBin: o.ctsyncdBin,
-      maxFlows: o.flows, expectations: o.ftpHelper, ...(o.vrrpVersion !== undefined ? { vrrpVersion: o.vrrpVersion } : {}),
+      maxFlows: o.flows, expectations: ftpHelper, ...(o.vrrpVersion !== undefined ? { vrrpVersion: o.vrrpVersion } : {}),
     });
     log.info('HA stack settled: fw1 master, fw2 backup');
     const settledAt = Date.now();
@@ -101,6 +112,11 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       replicated = got ?? h.externalCount(1);
       log.info({ want, replicated }, 'replication before the crash');
     }
+    if (ftpOpts) {
+      // The first file runs from here to about the middle of the observation.
+      ftp = await ftpBeforeCrash(lab, ha, ftpOpts, (o.warmupMs ?? 2000) + (o.observeMs ?? 5000) / 2);
+      log.info({ port: ftp.dataPort, fw2: ftp.replication }, 'ftp transfer running');
+    }
     await delay(o.warmupMs ?? 2000);
     const invalidBefore = parseCounterPackets(lab.exec(lab.ns.fw2, INVALID_COUNTER_CMD, true)) ?? 0;
     const fw2VipBefore = ((v) => v.lan || v.wan)(vipsOf(lab.fws[1]));
@@ -108,9 +124,11 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     log.info('fw1 crashed (SIGKILL, links down)');
     const h = ha;
     await pollUntil(() => h.ownsVips(1), 10_000, 20);
+    ftp?.session.go();
     await delay(Math.max(0, crashAt + (o.observeMs ?? 5000) - Date.now()));
     const endAt = Date.now();
     const records = await run.stop();
+    const ftpOutcome = ftp ? await ftpFinish(lab, ftp, ftpOpts ?? {}, crashAt, endAt) : null;
     const invalidAfter = parseCounterPackets(lab.exec(lab.ns.fw2, INVALID_COUNTER_CMD, true));
     const verdicts = analyzeStreams(records, { at: crashAt, end: endAt });
     const fw2 = ha.nodes[1];
@@ -154,12 +172,14 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       advertInt: o.advertInt ?? 0.1,
       fw2Status,
       fw2MasterBeforeCrash,
+      ...(ftpOutcome ? { ftp: ftpOutcome } : {}),
     };
     fs.mkdirSync(o.runDir, { recursive: true });
     fs.writeFileSync(path.join(o.runDir, 'result.json'), JSON.stringify(result));
     return result;
   } finally {
     run?.kill();
+    ftp?.session.kill();
     ha?.stop();
     lab?.destroy();
   }
