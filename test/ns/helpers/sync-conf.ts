@@ -31,12 +31,19 @@ export interface NodeConfOptions {
   rcvSocketBuffer?: number;
   /** FTFW: ResendQueueSize (messages). */
   resendQueueSize?: number;
+  /** FTFW / NOTRACK: DisableExternalCache on (the external cache is also kept in the kernel). */
+  externalInKernel?: boolean;
 }
 
 function modeBlock(o: NodeConfOptions): string[] {
   switch (o.mode) {
     case 'FTFW':
-      return ['  Mode FTFW {', ...(o.resendQueueSize ? [`    ResendQueueSize ${o.resendQueueSize}`] : []), '  }'];
+      return [
+        '  Mode FTFW {',
+        ...(o.resendQueueSize ? [`    ResendQueueSize ${o.resendQueueSize}`] : []),
+        ...(o.externalInKernel ? ['    DisableExternalCache on'] : []),
+        '  }',
+      ];
     case 'ALARM':
       return ['  Mode ALARM {', `    RefreshTime ${o.refreshTime ?? 5}`, `    CacheTimeout ${o.cacheTimeout ?? 15}`, '  }'];
     case 'NOTRACK':
