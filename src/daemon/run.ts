@@ -168,7 +168,17 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
     await daemon.start(); // fills the internal cache, then opens the sync link
     if (aa !== undefined) cluster = await aa.start();
     await server.listen();
-    if (vrrp !== undefined) ha = await startHa(vrrp, daemon, clock, logger, { heartbeat: runOpts.heartbeat === true, logFile });
+    if (vrrp !== undefined) {
+      ha = await startHa(vrrp, daemon, clock, logger, {
+        heartbeat: runOpts.heartbeat === true,
+        logFile,
+        // Without its VRRP thread the node would hold its addresses mutely: stop, let the supervisor restart it.
+        onDied: (why) => {
+          logger.error({ err: why }, 'the VRRP thread died: stopping the daemon');
+          void lifecycleRef.stop?.('VRRP thread died');
+        },
+      });
+    }
     if (runOpts.dbus) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { startDbusService } = require('../dbus/service') as typeof import('../dbus/service');
@@ -212,7 +222,7 @@ async function startHa(
   daemon: Daemon,
   clock: Clock,
   logger: Logger,
-  o: { heartbeat: boolean; logFile: string | undefined },
+  o: { heartbeat: boolean; logFile: string | undefined; onDied(why: string): void },
 ): Promise<VrrpThread> {
   const hooks = createTransitions({
     api: daemon.api,
@@ -226,7 +236,7 @@ async function startHa(
     options.logFile = o.logFile;
     options.pretty = false;
   }
-  const thread = await startVrrpThread({ options, hooks, logger });
+  const thread = await startVrrpThread({ options, hooks, logger, onDied: o.onDied });
   for (const f of thread.failed) logger.error({ instance: f.instance, code: f.code, msg: f.message }, 'VRRP instance not started');
   if (thread.failed.length === config.instances.length) {
     await thread.stop();

@@ -27,6 +27,12 @@ export interface VrrpThreadDeps {
   script?: string;
   /** The thread must report started within this time (ms). Default 30 s. */
   startTimeoutMs?: number;
+  /**
+   * Called when the thread ends after a successful start without stop()
+   * (an uncaught error in it): the node no longer speaks VRRP, so the daemon
+   * should stop (and its supervisor restart it) rather than hold addresses mutely.
+   */
+  onDied?(reason: string): void;
 }
 
 class SpeakerMirror implements VrrpDbusSpeaker {
@@ -60,6 +66,8 @@ export function startVrrpThread(deps: VrrpThreadDeps): Promise<VrrpThread> {
   const send = (m: ToThread): void => worker.postMessage(m);
   const mirrors = new Map<string, SpeakerMirror>();
   let exited = false;
+  let started = false;
+  let stopping = false;
   const exitedP = new Promise<void>((resolve) => worker.once('exit', () => { exited = true; resolve(); }));
   // Called as they arrive, like the speakers call them in-process: the
   // transitions order them (and the instances of a sync group wait for each other).
@@ -79,7 +87,9 @@ export function startVrrpThread(deps: VrrpThreadDeps): Promise<VrrpThread> {
       reject(new Error('the VRRP thread did not start in time'));
       void worker.terminate();
     }, deps.startTimeoutMs ?? 30_000);
+    let lastError = '';
     worker.on('error', (e) => {
+      lastError = e.message;
       logger.error({ err: e.message }, 'VRRP thread failed');
       clearTimeout(timer);
       reject(e);
@@ -88,12 +98,14 @@ export function startVrrpThread(deps: VrrpThreadDeps): Promise<VrrpThread> {
       switch (m.t) {
         case 'started': {
           clearTimeout(timer);
+          started = true;
           for (const s of m.speakers) mirrors.set(s.name, new SpeakerMirror(s.name, s.state, send));
           resolve({
             failed: m.failed,
             speakers: () => [...mirrors.values()],
             async stop() {
               if (exited) return;
+              stopping = true;
               send({ t: 'stop' });
               const t = setTimeout(() => void worker.terminate(), 10_000);
               await exitedP;
@@ -121,6 +133,7 @@ export function startVrrpThread(deps: VrrpThreadDeps): Promise<VrrpThread> {
       clearTimeout(timer);
       if (code !== 0) logger.warn({ code }, 'VRRP thread exited');
       reject(new Error(`the VRRP thread exited (code ${code})`));
+      if (started && !stopping) deps.onDied?.(lastError || `exit code ${code}`);
     });
   });
 }
