@@ -94,7 +94,11 @@ export interface Deferral {
   /** Packets of one socket read, in kernel order. */
   handle(packets: QueuedPacket[]): void;
   stats(): DeferralStats;
-  /** Accept every held packet at once; later barrier results are ignored. */
+  /**
+   * Accept every held packet at once, and any still unread in the socket (one
+   * batch verdict reaching 2^30 ids past the last seen); later barrier results
+   * are ignored. Call after the rule is gone, before the queue closes.
+   */
   stop(): void;
 }
 
@@ -105,6 +109,9 @@ interface Held {
   attrs: Buffer;
   at: number;
 }
+
+/** Ids a final batch verdict reaches past the last seen one (well inside the kernel's wrap-safe window of 2^31). */
+const SWEEP = 0x40000000;
 
 function isFamily(n: number): n is Family {
   return n === 2 || n === 10;
@@ -128,6 +135,7 @@ export function createDeferral(o: DeferralOptions): Deferral {
   const pending = new Set<number>();
   const checks = new Set<TimerHandle>();
   let stopped = false;
+  let lastId: number | undefined;
 
   /** Accept `ids` (all pending): one batch verdict for those below every undecided id, singles for the rest. */
   const decide = (ids: number[]): void => {
@@ -211,7 +219,14 @@ export function createDeferral(o: DeferralOptions): Deferral {
       const at_once: number[] = [];
       for (const p of packets) {
         pending.add(p.id);
-        const a = stopped ? 'notNew' : announce(p, now);
+        lastId = p.id;
+        if (stopped) {
+          // Read after stop(): the final batch verdict has accepted it already.
+          pending.delete(p.id);
+          st.acceptedOnStop++;
+          continue;
+        }
+        const a = announce(p, now);
         if (typeof a === 'object') {
           held.push(a);
           st.deferred++;
@@ -236,7 +251,8 @@ export function createDeferral(o: DeferralOptions): Deferral {
       if (stopped) return;
       stopped = true;
       st.acceptedOnStop += pending.size;
-      decide([...pending]);
+      pending.clear();
+      if (lastId !== undefined) o.queue.verdictBatch((lastId + SWEEP) >>> 0, NF_ACCEPT);
       for (const t of checks) o.clock.clear(t);
       checks.clear();
     },

@@ -21,6 +21,9 @@
  *     MulticastMAC off
  *     Table ctsync_cluster
  *     InitialSyncWait 3000          # ms
+ *     Defer off                     # pfsync-style deferral of new flows' first packet
+ *     DeferQueue 4242               # nfnetlink queue number
+ *     DeferTimeout 50               # ms, longest hold
  *   }
  *
  * Pure: statements in, a ClusterConfig (defaults applied) or undefined plus
@@ -35,7 +38,26 @@ import { Result, parseIfName, parseIp } from './values';
 const CLUSTER_KEYS = [
   'NodeId', 'IPv4_address', 'IPv6_address', 'Peers', 'Port', 'ClusterInterface', 'Buckets', 'HashSeed',
   'HeartbeatInterval', 'DeadAfter', 'ListenIntervals', 'HashIPv6', 'MulticastMAC', 'Table', 'InitialSyncWait',
+  'Defer', 'DeferQueue', 'DeferTimeout',
 ];
+
+/** Deferral settings (Defer on): src/cluster/deferral.ts. */
+export interface ClusterDeferConfig {
+  /** nfnetlink queue number, 0..65535. Default 4242. */
+  queue: number;
+  /** Longest hold of a new flow's first packet, ms. Default 50. */
+  timeoutMs: number;
+}
+
+export const DEFER_DEFAULTS: ClusterDeferConfig = { queue: 4242, timeoutMs: 50 };
+
+/** A ClusterConfig as readCluster returns it: `defer` present when Defer is on. */
+export type ClusterConfigWithDefer = ClusterConfig & { defer?: ClusterDeferConfig };
+
+/** The deferral settings of a parsed Cluster section, or undefined when Defer is off. */
+export function deferOf(cfg: ClusterConfig): ClusterDeferConfig | undefined {
+  return (cfg as ClusterConfigWithDefer).defer;
+}
 const WHERE = 'Cluster';
 /** Same character set the nft rule writer accepts (src/cluster/kernel.ts). */
 const NFT_IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
@@ -126,6 +148,10 @@ function readOne(ctx: Ctx, o: Stmt, acc: Acc, seen: Map<string, number>): void {
       return num(1, 100);
     case 'InitialSyncWait':
       return num(0, 600_000);
+    case 'DeferQueue':
+      return num(0, 65535);
+    case 'DeferTimeout':
+      return num(1, 10_000);
     case 'HashSeed': {
       const w = single(ctx, o, WHERE);
       const v = w ? checked(ctx, o, w, parseU32(w.text)) : undefined;
@@ -133,7 +159,8 @@ function readOne(ctx: Ctx, o: Stmt, acc: Acc, seen: Map<string, number>): void {
       return;
     }
     case 'HashIPv6':
-    case 'MulticastMAC': {
+    case 'MulticastMAC':
+    case 'Defer': {
       const v = boolOpt(ctx, o, WHERE);
       if (v !== undefined) acc.vals.set(key, v);
       return;
@@ -182,7 +209,10 @@ export function readCluster(ctx: Ctx, s: Stmt): ClusterConfig | undefined {
   };
   const b = (k: string): boolean => acc.vals.get(k) === true;
   const table = acc.vals.get('Table');
-  return {
+  if (!b('Defer') && (acc.vals.has('DeferQueue') || acc.vals.has('DeferTimeout'))) {
+    ctx.sink.warning(at, "'DeferQueue'/'DeferTimeout' in Cluster have no effect without 'Defer on'");
+  }
+  const out: ClusterConfigWithDefer = {
     nodeId,
     family: addr.family,
     address: addr.address,
@@ -200,6 +230,8 @@ export function readCluster(ctx: Ctx, s: Stmt): ClusterConfig | undefined {
     initialSyncWaitMs: n('InitialSyncWait', CONNTRACKD_DEFAULTS.clusterInitialSyncWait),
     line: s.line,
   };
+  if (b('Defer')) out.defer = { queue: n('DeferQueue', DEFER_DEFAULTS.queue), timeoutMs: n('DeferTimeout', DEFER_DEFAULTS.timeoutMs) };
+  return out;
 }
 
 /**
@@ -216,6 +248,10 @@ export function checkClusterSync(ctx: Ctx, stmt: Stmt, sync: SyncConfig | undefi
   const m = sync.mode;
   if (m.mode !== 'alarm' && m.disableExternalCache) {
     ctx.sink.error(posOf(stmt), "'Cluster' needs the external cache: remove 'DisableExternalCache on' from Sync/Mode");
+  }
+  if (cluster && deferOf(cluster) && m.mode !== 'ftfw') {
+    const w = stmt.block?.find((o) => !o.name.quoted && o.name.text === 'Defer');
+    ctx.sink.warning(posOf(w ?? stmt), `'Defer on' in Cluster: Mode ${m.mode.toUpperCase()} has no acknowledgements; a held packet is released once its state is sent, not when the peers have it`);
   }
   const bulkOnStart = m.mode === 'ftfw' || (m.mode === 'notrack' && m.startupResync);
   if (bulkOnStart || !cluster) return;

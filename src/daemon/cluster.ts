@@ -16,10 +16,18 @@
  * in its external cache; no commit-all ever happens. The daemon's `status`
  * gains a `cluster` field (the api object's status method is wrapped, and
  * restored by stop()).
+ *
+ * `Defer on` (pfsync-style deferral, src/cluster/deferral*.ts): the first
+ * packet of each new flow waits in an nfnetlink queue until the peers have
+ * acknowledged its state (at most DeferTimeout ms); its counters appear as
+ * `cluster.deferral` in status.
  */
 import { networkInterfaces } from 'node:os';
 import type { ClusterConfig } from '../config/conntrackd-types';
 import { createClusterNode, type ClusterNode } from '../cluster/driver';
+import { deferOf } from '../config/conntrackd-cluster';
+import { iptRunner, type IptRunner } from '../cluster/deferral-rules';
+import { startDeferral, type DeferralHandle, type DeferralStatus } from '../cluster/deferral-run';
 import { createClusterRules, nftRunner, type NftRunner } from '../cluster/kernel';
 import { aim, heldMask, view } from '../cluster/membership';
 import { formatMask, fullMask, toList } from '../cluster/ranges';
@@ -28,7 +36,8 @@ import { UdpPeersTransport } from '../cluster/udp-peers';
 import { peekFlow } from '../netlink/ct/peek';
 import type { KernelTable } from '../netlink/table';
 import type { CtRecord } from '../netlink/types';
-import type { PeerEvent } from '../sync/engine';
+import type { NfQueueOptions, OpenResult } from '../netlink/nfqueue-client';
+import type { LocalChange, PeerEvent } from '../sync/engine';
 import type { Transport } from '../transport/types';
 import type { Clock } from '../util/clock';
 import type { Logger } from '../util/log';
@@ -40,7 +49,16 @@ export interface ClusterDeps {
    * The running daemon: its api (status is decorated), its external cache,
    * and its sync engine (peer events: the first bulk from each peer).
    */
-  daemon: { api: DaemonApi; caches: { external: Caches }; engine?: { onPeerEvent(h: (ev: PeerEvent) => void): () => void } };
+  daemon: {
+    api: DaemonApi;
+    caches: { external: Caches; internal?: Caches };
+    engine?: {
+      onPeerEvent(h: (ev: PeerEvent) => void): () => void;
+      /** Deferral (Defer on) needs these two and caches.internal. */
+      local?(change: LocalChange): void;
+      delivered?(timeoutMs: number): Promise<boolean>;
+    };
+  };
   table: KernelTable;
   clock: Clock;
   logger: Logger;
@@ -60,11 +78,20 @@ export interface ClusterDeps {
    * os.networkInterfaces() minus ClusterInterface, read at each release.
    */
   ownAddresses?: () => string[];
+  /** Deferral: the daemon's flow filter (flows it refuses are not held). Default: every flow. */
+  accept?: (rec: CtRecord) => boolean;
+  /** Deferral: replaces the iptables runner of the rule fallback (unit tests). */
+  ipt?: IptRunner;
+  /** Deferral: replaces the nfnetlink queue socket (unit tests). */
+  openQueue?: (o: NfQueueOptions) => Promise<OpenResult>;
 }
+
+/** The cluster field of `status`, with the deferral counters when Defer is on. */
+export type ClusterStatusWithDeferral = ClusterStatus & { deferral?: DeferralStatus };
 
 export interface ClusterHandle {
   readonly node: ClusterNode;
-  status(): ClusterStatus;
+  status(): ClusterStatusWithDeferral;
   /** Hand every bucket to the others, leave the rule with no bucket (forward nothing), close. */
   stop(): Promise<void>;
 }
@@ -151,9 +178,10 @@ export async function prepareCluster(cfg: ClusterConfig, d: ClusterDeps): Promis
     },
   });
 
-  const status = (): ClusterStatus => {
+  let deferral: DeferralHandle | undefined;
+  const status = (): ClusterStatusWithDeferral => {
     const st = node.state();
-    return {
+    const out: ClusterStatusWithDeferral = {
       nodeId: cfg.nodeId,
       phase: st.phase,
       buckets,
@@ -163,6 +191,41 @@ export async function prepareCluster(cfg: ClusterConfig, d: ClusterDeps): Promis
       takeovers: { runs: counts.takeovers, committed: counts.committed, failed: counts.takeoverFailed },
       releases: { runs: counts.releases, deleted: counts.deleted },
     };
+    if (deferral !== undefined) out.deferral = deferral.status();
+    return out;
+  };
+
+  /** Defer on: queue + rule + logic; a failure is logged and the node runs without deferral. */
+  const startDefer = async (): Promise<void> => {
+    const dc = deferOf(cfg);
+    if (dc === undefined) return;
+    const engine = d.daemon.engine;
+    const internal = d.daemon.caches.internal;
+    const local = engine?.local?.bind(engine);
+    const delivered = engine?.delivered?.bind(engine);
+    if (local === undefined || delivered === undefined || internal === undefined) {
+      log.error('cluster: Defer on needs the sync engine and the internal cache; deferral off');
+      return;
+    }
+    try {
+      deferral = await startDeferral({
+        queue: dc.queue,
+        timeoutMs: dc.timeoutMs,
+        interfaces: cfg.interfaces,
+        ipv6: cfg.ipv6,
+        rules,
+        ipt: d.ipt ?? iptRunner(d.netns),
+        engine: { local, delivered },
+        internal: internal.ct,
+        ...(d.accept !== undefined ? { accept: d.accept } : {}),
+        clock: d.clock,
+        logger: log,
+        ...(d.netns !== undefined ? { netns: d.netns } : {}),
+        ...(d.openQueue !== undefined ? { openQueue: d.openQueue } : {}),
+      });
+    } catch (e) {
+      log.error({ err: e instanceof Error ? e.message : String(e), queue: dc.queue }, 'cluster: deferral could not start; new flows are not held');
+    }
   };
 
   await rules.apply(0);
@@ -186,10 +249,12 @@ export async function prepareCluster(cfg: ClusterConfig, d: ClusterDeps): Promis
     const baseStatus = api.status;
     api.status = async () => ({ ...(await baseStatus.call(api)), cluster: status() });
 
+    await startDefer();
     try {
       await node.start();
     } catch (e) {
       api.status = baseStatus;
+      await deferral?.stop();
       node.stop();
       await transport.close().catch(() => undefined);
       throw e instanceof Error ? e : new Error(String(e));
@@ -211,6 +276,8 @@ export async function prepareCluster(cfg: ClusterConfig, d: ClusterDeps): Promis
         const handed = alone ? false : await node.leave(d.leaveTimeoutMs ?? 3000);
         node.stop();
         await node.idle();
+        // Rule off, held packets accepted, queue closed: before the table loses its buckets.
+        await deferral?.stop();
         // No bucket: this node forwards nothing on the cluster legs until it runs again.
         await rules.apply(0).catch((e: unknown) => log.warn({ err: String(e) }, 'cluster: could not close the rule'));
         await transport.close().catch(() => undefined);
