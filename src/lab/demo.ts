@@ -1,11 +1,12 @@
 /**
  * The failover demo (scripts/demo.sh runs `node dist/lab/demo.js`):
  * a firewall pair in namespaces, N long-lived TCP streams through the master,
- * a crash of the master, once with state replication and once without.
+ * an FTP session (a paced RETR across the crash, EPSV + RETR after it, see
+ * ftp-failover.ts), a crash of the master, once with state replication and once without.
  * Prints a report and writes <out>/failover.svg and <out>/failover.json.
  *
  *   node dist/lab/demo.js [--streams 10] [--flows 20000] [--out demo-out]
- *        [--sync auto|ctsyncd-vrrp|ctsyncd|conntrackd] [--advert 0.1] [--warmup 2000] [--observe 5000]
+ *        [--sync auto|ctsyncd-vrrp|ctsyncd|conntrackd] [--advert 0.1] [--warmup 2000] [--observe 5000] [--no-ftp]
  *   node dist/lab/demo.js --sweep      remove namespaces left by dead demo runs
  */
 import * as fs from 'node:fs';
@@ -14,7 +15,8 @@ import { createLab, sweepLabs } from './topology';
 import { probeEmbeddedVrrp, probeSyncDaemon, repoRoot, type Variant } from './ha-stack';
 import { runFailover, type FailoverResult } from './failover';
 import { renderTimeline } from './timeline';
-import { formatReport, VARIANT_LABEL } from './report';
+import { formatRun, VARIANT_LABEL } from './report';
+import { formatFtp, ftpLanes } from './ftp-report';
 import { createLogger, type Logger } from '../util/log';
 
 const PREFIX = 'demo';
@@ -80,6 +82,7 @@ export async function main(argv: string[]): Promise<number> {
     warmupMs: num(argv, 'warmup', 2000),
     observeMs: num(argv, 'observe', 5000),
     advertInt: num(argv, 'advert', 0.1),
+    ftp: !argv.includes('--no-ftp'),
   };
   const variant = await chooseSync(opt(argv, 'sync', 'auto'), runDir, log);
   const runs: FailoverResult[] = [];
@@ -89,15 +92,23 @@ export async function main(argv: string[]): Promise<number> {
   runs.push(await runFailover({ ...common, seq: 2, variant: 'none', flows: 0, runDir: path.join(runDir, 'none') }));
 
   const svg = renderTimeline(
-    runs.map((r) => ({ ...r, label: `${VARIANT_LABEL[r.variant]}: ${r.survived}/${r.verdicts.length} streams survived` })),
-    { title: 'ctsync lab: crash of the master firewall (fw1) while TCP streams run through it' },
+    runs.map((r) => ({
+      ...r,
+      label: `${VARIANT_LABEL[r.variant]}: ${r.survived}/${r.verdicts.length} streams survived${r.ftp ? `, FTP ${r.ftp.verdict.completed ? 'completed' : r.ftp.verdict.state}` : ''}`,
+      lanes: ftpLanes(r),
+    })),
+    { title: `ctsync lab: crash of the master firewall (fw1) while TCP streams${common.ftp ? ' and an FTP transfer' : ''} run through it` },
   );
   fs.writeFileSync(path.join(out, 'failover.svg'), svg);
   fs.writeFileSync(path.join(out, 'failover.json'), JSON.stringify(runs, null, 1));
-  process.stdout.write(`\n${formatReport(runs)}\nwritten: ${path.join(out, 'failover.svg')}, ${path.join(out, 'failover.json')}\n`);
+  const report = runs.map((r) => [formatRun(r), ...formatFtp(r)].join('\n')).join('\n\n');
+  process.stdout.write(`\n${report}\n\nwritten: ${path.join(out, 'failover.svg')}, ${path.join(out, 'failover.json')}\n`);
   const [withSync, without] = runs;
-  const proved = withSync !== undefined && without !== undefined && withSync.survived === withSync.verdicts.length && without.survived === 0;
-  process.stdout.write(proved ? 'result: every stream survived with replication, none without.\n' : 'result: UNEXPECTED outcome, see above.\n');
+  const ftpProved = !common.ftp || (withSync?.ftp?.verdict.completed === true && without?.ftp?.verdict.completed === false);
+  const proved =
+    withSync !== undefined && without !== undefined && withSync.survived === withSync.verdicts.length && without.survived === 0 && ftpProved;
+  const what = common.ftp ? 'every stream and the FTP transfer survived' : 'every stream survived';
+  process.stdout.write(proved ? `result: ${what} with replication, none without.\n` : 'result: UNEXPECTED outcome, see above.\n');
   return proved ? 0 : 1;
 }
 

@@ -12,7 +12,8 @@
  *       logs in, then per file: (NOOP first for files after the first) PASV or
  *       EPSV, connect the data port, RETR, check the SHA-256 against the file
  *       generated locally; then QUIT. --hold-data waits for a "data" stdin line
- *       before the first data connection (the expectation exists meanwhile);
+ *       before the first data connection (the expectation exists meanwhile),
+ *       then for a "retr" line before its RETR (the data flow is up meanwhile);
  *       --wait-go waits for a "go" line before the second file.
  *       On "stop" (stdin), stdin EOF or SIGTERM prints {"event":"report","ftp":{...}}.
  * Times are Unix epoch milliseconds.
@@ -289,6 +290,7 @@ function runClient(argv: string[]): void {
       const closed = new Promise<void>((resolve, reject) => {
         data.on('connect', () => {
           t.dataConnectedAt = Date.now();
+          emit({ event: 'data-connected', index });
         });
         data.on('data', (d: Buffer) => {
           if (t.bytes === 0) emit({ event: 'data', index });
@@ -300,6 +302,7 @@ function runClient(argv: string[]): void {
         data.on('end', () => resolve());
       });
       closed.catch(() => undefined);
+      if (holdData && index === 0) await gate('retr');
       const prelim = await chan.command(`RETR ${name}`);
       expectCode(prelim, 150, 'RETR');
       const fin = await chan.next();
@@ -358,7 +361,7 @@ function runClient(argv: string[]): void {
   process.stdin.on('data', (d: string) => {
     for (const w of d.split(/\s+/)) {
       if (w === 'stop') finish();
-      else if (w === 'data' || w === 'go') open(w);
+      else if (w === 'data' || w === 'retr' || w === 'go') open(w);
     }
   });
   process.stdin.on('end', finish);

@@ -2,9 +2,10 @@
  * The FTP part of a failover run (used by failover.ts when `ftp` is set):
  *   before the crash  log in, PASV; while the client holds the data
  *                     connection, wait (bounded) for the expectation in fw2's
- *                     external cache; then RETR of a paced file sized to run
- *                     until about the middle of the observation, and wait
- *                     (bounded) for the control and data entries on fw2;
+ *                     external cache; then the data connection, and while the
+ *                     client holds its RETR, wait (bounded) for the control and
+ *                     data entries on fw2; then RETR of a paced file sized to
+ *                     run until about the middle of the observation;
  *   after the crash   once fw2 holds the addresses: `go`, the client sends
  *                     NOOP, EPSV (a new expectation, made by fw2's helper from
  *                     the replicated control entry) and RETR of a small file;
@@ -58,9 +59,12 @@ function lineWith(text: string, ...parts: RegExp[]): string | null {
   return text.split('\n').find((l) => parts.every((p) => p.test(l)))?.trim() ?? null;
 }
 
-/** Lines of fw2's external cache matching the data port's expectation / the flows. */
-function fw2Line(ha: HaStack, what: 'expect' | 'ct', ...parts: RegExp[]): string | null {
-  return lineWith(ha.syncCli(1, `-e ${what}`), ...parts);
+/**
+ * The first line of fw2's external cache (`-e expect` / `-e ct`) with the data or control port.
+ * The dump goes through grep in fw2's namespace: with 20 000 background flows it is 20 000 lines.
+ */
+function fw2Line(ha: HaStack, what: 'expect' | 'ct', port: number, ...parts: RegExp[]): string | null {
+  return lineWith(ha.syncCli(1, `-e ${what} 2>/dev/null | grep -E 'dport=${port}([^0-9]|$)'`), ...parts);
 }
 
 export async function ftpBeforeCrash(lab: Lab, ha: HaStack, o: FtpScenario, runMs: number): Promise<FtpRunning> {
@@ -79,18 +83,19 @@ export async function ftpBeforeCrash(lab: Lab, ha: HaStack, o: FtpScenario, runM
     if (port === null) throw new Error('ftp: no 227 reply to PASV');
     const sync = ha.variant !== 'none';
     const dport = new RegExp(`dport=${port}\\b`);
-    const ctl = /dport=21\b/;
     const client = new RegExp(`src=${LAB_NET.client.replace(/\./g, '\\.')}\\b`);
-    if (sync) replication.expectation = await pollUntil(() => fw2Line(ha, 'expect', dport, client), SEEN_MS, 100);
-    session.release();
-    if (!(await session.event('data', 10_000))) throw new Error('ftp: no data after RETR');
+    if (sync) replication.expectation = await pollUntil(() => fw2Line(ha, 'expect', port, dport, client), SEEN_MS, 100);
+    session.release('data');
+    if (!(await session.event('data-connected', 10_000))) throw new Error('ftp: the data connection was not made');
     if (sync) {
       await pollUntil(() => {
-        replication.control ??= fw2Line(ha, 'ct', ctl, client);
-        replication.data ??= fw2Line(ha, 'ct', dport, client);
+        replication.control ??= fw2Line(ha, 'ct', 21, /dport=21\b/, client);
+        replication.data ??= fw2Line(ha, 'ct', port, dport, client);
         return replication.control !== null && replication.data !== null;
       }, SEEN_MS, 100);
     }
+    session.release('retr');
+    if (!(await session.event('data', 10_000))) throw new Error('ftp: no data after RETR');
     return { session, replication, dataPort: port };
   } catch (e) {
     session.kill();

@@ -40,7 +40,7 @@ export interface FtpOptions {
   /** Server pacing: `chunkBytes` every `intervalMs`; default 16384 per 10 ms. */
   chunkBytes?: number;
   intervalMs?: number;
-  /** The client waits for release() before the first data connection. */
+  /** The client waits for release('data') before the first data connection, and release('retr') before its RETR. */
   holdData?: boolean;
   /** The client waits for go() before the second file. */
   waitGo?: boolean;
@@ -55,8 +55,8 @@ type Msg = Record<string, unknown>;
 export interface FtpSession {
   /** Wait (bounded) for a client event, e.g. 'passive', 'data', 'transfer', 'done'; null on timeout or exit. */
   event(name: string, timeoutMs: number, pred?: (m: Msg) => boolean): Promise<Msg | null>;
-  /** Let the client open the first data connection (with holdData). */
-  release(): void;
+  /** Let the client open the first data connection / send its RETR (with holdData). */
+  release(what: 'data' | 'retr'): void;
   /** Let the client fetch the next files (with waitGo). */
   go(): void;
   /** Epoch ms of the client's last event or data receipt seen (progress), or null. */
@@ -123,7 +123,7 @@ export async function startFtp(o: FtpOptions): Promise<FtpSession> {
     if (!(await waitFor(c, cr, 'logged-in', timeout))) throw new Error(`ftp client did not log in: ${cr.raw.join(' ')}`);
     return {
       event: (name, ms, pred) => waitFor(c, cr, name, ms, pred),
-      release: () => c.stdin?.write('data\n'),
+      release: (what) => c.stdin?.write(`${what}\n`),
       go: () => c.stdin?.write('go\n'),
       lastProgress: () => cr.lastAt,
       done: () => cr.seen.some((m) => m.event === 'done' || m.event === 'failed'),

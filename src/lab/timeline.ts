@@ -3,7 +3,9 @@
  * One panel per run: each stream's echoed bytes over time as a line, the
  * crash instant as a red line, every transition step as a numbered dashed
  * line listed on the right with its offset from the crash, and the stall
- * shaded and labelled.
+ * shaded and labelled. A run may carry extra lanes (e.g. ftp-data and
+ * ftp-control of the FTP session), each a strip under the plot on the same
+ * time axis: progress as a line scaled to the lane, marks as ticks.
  */
 import type { StreamRecord, StreamVerdict } from './stream-stats';
 import type { StepMark } from './steps';
@@ -16,7 +18,27 @@ export interface TimelineRun {
   records: StreamRecord[];
   verdicts: StreamVerdict[];
   steps: StepMark[];
+  /** Strips under the stream plot, same time axis (none: the panel is as before). */
+  lanes?: TimelineLane[];
 }
+
+export interface TimelineLane {
+  /** Shown left of the strip, e.g. 'ftp-data'. */
+  label: string;
+  /** [epoch ms, cumulative amount], drawn as a line from 0 to `total`. */
+  samples: Array<[number, number]>;
+  /** Full scale; default the largest sample. */
+  total?: number;
+  /** Ticks with a short text, e.g. [epoch ms, '226'] for each control reply. */
+  marks?: Array<[number, string]>;
+  /** Shown right of the strip, e.g. 'ok, SHA-256 verified'. */
+  note?: string;
+  /** Colour of the note: true green, false red; default grey. */
+  good?: boolean;
+}
+
+/** Height of one lane strip, px. */
+export const LANE_HEIGHT = 40;
 
 export interface TimelineOptions {
   title?: string;
@@ -111,6 +133,7 @@ function panel(run: TimelineRun, y0: number, width: number, height: number, befo
       `<text x="${lx}" y="${top + 22 + i * 15}" font-size="11">${n}. +${Math.round(s.t - run.crashAt)} ms  ${escapeXml(s.node)}: ${escapeXml(s.label)}</text>`,
     );
   });
+  (run.lanes ?? []).forEach((lane, i) => out.push(...laneStrip(lane, y0 + height - 4 + i * LANE_HEIGHT, left, plotW, x, t0, t1, run.crashAt)));
   const survived = run.verdicts.filter((v) => v.survived).length;
   out.push(
     `<text x="${lx}" y="${top + 30 + run.steps.length * 15}" font-size="12" font-weight="bold" fill="${survived === run.verdicts.length ? '#2ca02c' : '#d62728'}">${survived}/${run.verdicts.length} streams survived</text>`,
@@ -118,14 +141,60 @@ function panel(run: TimelineRun, y0: number, width: number, height: number, befo
   return out;
 }
 
+function laneStrip(
+  lane: TimelineLane, yTop: number, left: number, plotW: number, x: (t: number) => number, t0: number, t1: number, crashAt: number,
+): string[] {
+  const out: string[] = [];
+  const h = LANE_HEIGHT - 12;
+  const top = yTop + 4;
+  let max = lane.total ?? 0;
+  for (const [, v] of lane.samples) if (v > max) max = v;
+  max = Math.max(1, max);
+  const y = (v: number): number => top + h - (v / max) * h;
+  out.push(`<text x="${left - 8}" y="${top + h / 2 + 4}" font-size="11" text-anchor="end">${escapeXml(lane.label)}</text>`);
+  out.push(`<rect x="${left}" y="${top}" width="${fmt(plotW)}" height="${h}" fill="#fafafa" stroke="#bbb"/>`);
+  const pts: string[] = [];
+  let prev: [number, number] | null = null;
+  let lastPx = -1;
+  for (const s of lane.samples) {
+    const [t, v] = s;
+    if (t < t0 || t > t1) continue;
+    if (prev && t - prev[0] > 50) pts.push(`${fmt(x(t))},${fmt(y(prev[1]))}`);
+    prev = s;
+    const px = Math.round(x(t) * 2) / 2;
+    if (px === lastPx) continue;
+    lastPx = px;
+    pts.push(`${fmt(px)},${fmt(y(v))}`);
+  }
+  if (pts.length > 0) out.push(`<polyline fill="none" stroke="#ff7f0e" stroke-width="1.5" points="${pts.join(' ')}"/>`);
+  (lane.marks ?? []).forEach(([t, label], i) => {
+    if (t < t0 || t > t1) return;
+    const px = fmt(x(t));
+    out.push(`<line x1="${px}" y1="${top + h - 8}" x2="${px}" y2="${top + h}" stroke="#333" stroke-width="1"/>`);
+    out.push(`<text x="${px}" y="${top + 9 + (i % 2) * 9}" font-size="8" text-anchor="middle" fill="#333">${escapeXml(label)}</text>`);
+  });
+  const cx = fmt(x(crashAt));
+  out.push(`<line x1="${cx}" y1="${top}" x2="${cx}" y2="${top + h}" stroke="#d62728" stroke-width="2"/>`);
+  if (lane.note !== undefined) {
+    const color = lane.good === undefined ? '#555' : lane.good ? '#2ca02c' : '#d62728';
+    out.push(`<text x="${fmt(left + plotW + 20)}" y="${top + h / 2 + 4}" font-size="11" fill="${color}">${escapeXml(lane.note)}</text>`);
+  }
+  return out;
+}
+
 export function renderTimeline(runs: TimelineRun[], o: TimelineOptions = {}): string {
   const width = o.width ?? 1200;
   const ph = o.panelHeight ?? 340;
   const head = o.title ? 36 : 8;
-  const height = head + runs.length * ph + 10;
+  const heights = runs.map((r) => ph + (r.lanes?.length ?? 0) * LANE_HEIGHT);
+  const height = head + heights.reduce((a, b) => a + b, 0) + 10;
   const body: string[] = [];
   if (o.title) body.push(`<text x="20" y="26" font-size="18" font-weight="bold">${escapeXml(o.title)}</text>`);
-  runs.forEach((r, i) => body.push(...panel(r, head + i * ph, width, ph, o.beforeMs ?? 2000)));
+  let y0 = head;
+  runs.forEach((r, i) => {
+    body.push(...panel(r, y0, width, ph, o.beforeMs ?? 2000));
+    y0 += heights[i] ?? ph;
+  });
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
