@@ -65,7 +65,7 @@ export interface DeferRule {
 /** nft's complaint when the kernel lacks the queue expression (ENOENT on the `queue` statement). */
 function nftLacksQueue(e: unknown): boolean {
   const m = e instanceof Error ? e.message : String(e);
-  return /No such file or directory|Operation not supported|queue/i.test(m);
+  return /No such file or directory|Operation not supported/i.test(m);
 }
 
 /**
