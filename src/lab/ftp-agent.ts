@@ -65,6 +65,7 @@ function runServer(argv: string[]): void {
       const srv = net.createServer((d) => {
         if (d.remoteAddress !== peer) {
           counters.refusedData += 1;
+          emit({ event: 'refused-data', from: d.remoteAddress ?? null, control: peer, count: counters.refusedData });
           d.destroy();
           return;
         }
@@ -111,6 +112,7 @@ function runServer(argv: string[]): void {
       const c = parseCommand(line);
       if (!c) {
         counters.badLines += 1;
+        emit({ event: 'bad-line', count: counters.badLines });
         reply('500 syntax error');
         return;
       }
@@ -156,6 +158,7 @@ function runServer(argv: string[]): void {
       for (const l of s.lines) onCommand(l);
       if (s.error) {
         counters.badLines += 1;
+        emit({ event: 'bad-line', reason: s.error, count: counters.badLines });
         ctl.destroy();
       }
     });
