@@ -82,6 +82,9 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
   let ftp: FtpRunning | null = null;
   const ftpOpts: FtpScenario | null = o.ftp === true ? {} : o.ftp ? o.ftp : null;
   const ftpHelper = o.ftpHelper === true || ftpOpts !== null;
+  // nf_conntrack_max is one value for every namespace: fw1 holds the background
+  // flows plus the streams, fw2 the same after its commit. Raised for the run, restored after.
+  const restoreMax = raiseConntrackMax((o.flows ?? 0) + 100_000);
   try {
     lab = createLab({ prefix: o.prefix, seq: o.seq ?? 0, ftpHelper });
     log.info({ variant: o.variant, tag: lab.tag }, 'lab built');
@@ -182,5 +185,27 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     ftp?.session.kill();
     ha?.stop();
     lab?.destroy();
+    restoreMax();
   }
+}
+
+const CT_MAX = '/proc/sys/net/netfilter/nf_conntrack_max';
+
+/** Raise nf_conntrack_max to at least `want`; returns the function that restores it. */
+function raiseConntrackMax(want: number): () => void {
+  let cur: string;
+  try {
+    cur = fs.readFileSync(CT_MAX, 'utf8').trim();
+  } catch {
+    return () => undefined;
+  }
+  if (Number(cur) >= want) return () => undefined;
+  fs.writeFileSync(CT_MAX, String(want));
+  return () => {
+    try {
+      fs.writeFileSync(CT_MAX, cur);
+    } catch {
+      // the module may be gone; nothing to restore
+    }
+  };
 }
