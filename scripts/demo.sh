@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The ctsync failover demo: a stateful firewall pair in network namespaces,
-# 10 long-lived TCP streams through the master, the master crashes; once
+# 10 long-lived TCP streams and a passive FTP session (through the ftp
+# conntrack helper) through the master, the master crashes; once
 # with connection-state replication (ctsyncd with its embedded VRRP when it
 # works, else keepalived + ctsyncd, else keepalived + conntrackd),
 # once without. Writes demo-out/failover.svg and demo-out/failover.json.
 # Runs as root on Debian 12. Extra arguments go to dist/lab/demo.js
-# (--streams N --flows N --sync auto|ctsyncd-vrrp|ctsyncd|conntrackd --advert S --observe MS --out DIR).
+# (--streams N --flows N --sync auto|ctsyncd-vrrp|ctsyncd|conntrackd --advert S --observe MS --out DIR --no-ftp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then
