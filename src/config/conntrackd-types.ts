@@ -211,6 +211,8 @@ export interface ClusterConfig {
    * cache (InitialSyncWait). Default 3000; 0 = do not wait.
    */
   initialSyncWaitMs: number;
+  /** Defer on: hold a new flow's first packet until the peers acknowledge its state (src/cluster/deferral.ts). */
+  defer?: { queue: number; timeoutMs: number };
   /** Line of the Cluster block, for later diagnostics. */
   line: number;
 }

@@ -176,10 +176,18 @@ function bucketRanges(list: number[]): string {
 
 /** Active-active lines of `status` (only when the daemon runs a Cluster section). */
 function clusterLines(c: NonNullable<DaemonStatus['cluster']>): string[] {
-  return [
+  const lines = [
     `cluster:  node ${c.nodeId} ${c.phase}, holds ${bucketRanges(c.held)} of ${c.buckets} buckets (aim ${bucketRanges(c.aim)})`,
     `          members ${c.members.join(',')}; takeovers ${c.takeovers.runs} (${c.takeovers.committed} flows, ${c.takeovers.failed} failed), releases ${c.releases.runs} (${c.releases.deleted} flows)`,
   ];
+  const d = c.deferral;
+  if (d !== undefined) {
+    lines.push(
+      `          deferral queue ${d.queue} (${d.backend}, ${d.attach}), up to ${d.timeoutMs} ms: ${d.deferred} held, ` +
+        `${d.acceptedAfterAck} released by ack, ${d.acceptedOnTimeout} by timeout, ${d.notNew} not new, ${d.errors} errors, ${d.orphans} withdrawn`,
+    );
+  }
+  return lines;
 }
 
 /** `ctsyncd status`: a readable summary (ctsync only, no conntrackd equivalent). */

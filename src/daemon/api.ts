@@ -205,6 +205,19 @@ export interface ClusterStatus {
   /** Flows committed by takeovers / deleted after releases, takeover failures so far. */
   takeovers: { runs: number; committed: number; failed: number };
   releases: { runs: number; deleted: number };
+  /** Defer on: counters of the held first packets (src/cluster/deferral-run.ts). */
+  deferral?: {
+    queue: number;
+    timeoutMs: number;
+    backend: string;
+    attach: string;
+    deferred: number;
+    acceptedAfterAck: number;
+    acceptedOnTimeout: number;
+    notNew: number;
+    errors: number;
+    orphans: number;
+  };
 }
 
 export interface DaemonStatus {

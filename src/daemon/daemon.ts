@@ -68,6 +68,8 @@ export interface Daemon {
    * received so far is in the kernel. null otherwise.
    */
   readonly externalInKernel: { drain(): Promise<void>; stats(): WriteThroughStats } | null;
+  /** The configured flow filter (Filter section, own addresses): true when a conntrack entry is synced. */
+  readonly acceptFlow: (rec: CtRecord) => boolean;
 }
 
 export interface Caches {
@@ -364,6 +366,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       engine.start();
       logger.info({ mode: mode.name, internal: internal.ct.size }, 'daemon started');
     },
+    acceptFlow: acceptCt,
     externalInKernel: inKernel
       ? {
           async drain() {

@@ -164,7 +164,7 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
     // Active-active (Cluster section, src/daemon/cluster.ts): no VRRP master, no commit-all.
     // Prepared before the daemon reads the kernel table (stale entries of an earlier run go first).
     if (config.cluster !== undefined && vrrp !== undefined) throw new Error('a Cluster section and --vrrp-config exclude each other');
-    const aa = config.cluster !== undefined ? await prepareCluster(config.cluster, { daemon, table, clock, logger }) : undefined;
+    const aa = config.cluster !== undefined ? await prepareCluster(config.cluster, { daemon, table, clock, logger, accept: daemon.acceptFlow }) : undefined;
     await daemon.start(); // fills the internal cache, then opens the sync link
     if (aa !== undefined) cluster = await aa.start();
     await server.listen();

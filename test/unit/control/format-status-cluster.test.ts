@@ -46,3 +46,17 @@ describe('formatStatus: cluster lines', () => {
     expect(out).toContain('cluster:  node 1 joining, holds none of 8 buckets (aim none)');
   });
 });
+
+describe('status: deferral line (Cluster with Defer on)', () => {
+  it('shows the queue, backend and counters', () => {
+    const st = {
+      pid: 1, version: 't', state: 'INIT', mode: 'ftfw', uptimeSeconds: 5, peers: [], cache: { internal: 0, external: 0 },
+      cluster: {
+        nodeId: 2, phase: 'active', buckets: 8, held: [0, 1, 2, 3], aim: [0, 1, 2, 3], members: [1, 2],
+        takeovers: { runs: 0, committed: 0, failed: 0 }, releases: { runs: 0, deleted: 0 },
+        deferral: { queue: 4242, timeoutMs: 50, backend: 'iptables', attach: 'packet', deferred: 40, acceptedAfterAck: 39, acceptedOnTimeout: 1, notNew: 0, errors: 0, orphans: 0 },
+      },
+    } as unknown as DaemonStatus;
+    expect(formatStatus(st, 0)).toContain('deferral queue 4242 (iptables, packet), up to 50 ms: 40 held, 39 released by ack, 1 by timeout, 0 not new, 0 errors, 0 withdrawn');
+  });
+});
