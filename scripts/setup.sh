@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PKGS=(conntrack conntrackd keepalived dbus iproute2 nftables iptables tcpdump resource-agents
+DEB_PKGS=(conntrack conntrackd keepalived dbus iproute2 nftables iptables tcpdump resource-agents pacemaker-cli-utils
           python3 make g++ libxml2-utils procps psmisc kmod)
 
 if [ "$(id -u)" -ne 0 ]; then
