@@ -131,9 +131,9 @@ describe.skipIf(!ok).each<MacMode>(['shared unicast MAC', 'multicast MAC'])('act
     await converged();
     expect(live().map((f) => f.node.held())).toEqual([0x3ff, 0x1ffc00, 0xffe00000]);
     // The rule in force is listable and carries this node's buckets (node 1: 0-9).
-    expect(lab.exec(fws.get(1)?.ns ?? '', 'nft list table ip ctsync_cluster')).toContain(
-      'jhash ct original ip saddr mod 32 seed 0x5eed { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 } accept',
-    );
+    const want = 'jhash ct original ip saddr mod 32 seed 0x5eed { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 } accept';
+    await waitFor(() => lab.exec(fws.get(1)?.ns ?? '', 'nft list table ip ctsync_cluster').includes(want), 10_000, 100);
+    expect(lab.exec(fws.get(1)?.ns ?? '', 'nft list table ip ctsync_cluster')).toContain(want);
   });
 
   it('300 connections: each flow is tracked by exactly the node whose bucket (our hash) it falls in', async () => {
