@@ -101,13 +101,14 @@ export function writeRequest(
   seq: number,
   family: number,
   attrs: Buffer | null,
+  resId = 0,
 ): number {
   const alen = attrs ? attrs.length : 0;
   const len = NLMSG_HDRLEN + NFGENMSG_LEN + alen;
   writeHeader(buf, off, { len, type, flags, seq, pid: 0 });
   buf.writeUInt8(family, off + NLMSG_HDRLEN);
   buf.writeUInt8(NFNETLINK_V0, off + NLMSG_HDRLEN + 1);
-  buf.writeUInt16BE(0, off + NLMSG_HDRLEN + 2); // res_id, be16
+  buf.writeUInt16BE(resId & 0xffff, off + NLMSG_HDRLEN + 2); // res_id, be16 (the queue number for nfqueue)
   if (attrs) attrs.copy(buf, off + NLMSG_HDRLEN + NFGENMSG_LEN);
   const end = off + align4(len);
   buf.fill(0, off + len, end);
@@ -115,9 +116,9 @@ export function writeRequest(
 }
 
 /** One request as its own Buffer. */
-export function encodeRequest(type: number, flags: number, seq: number, family: number, attrs: Buffer | null): Buffer {
+export function encodeRequest(type: number, flags: number, seq: number, family: number, attrs: Buffer | null, resId = 0): Buffer {
   const out = Buffer.allocUnsafe(requestSize(attrs ? attrs.length : 0));
-  writeRequest(out, 0, type, flags, seq, family, attrs);
+  writeRequest(out, 0, type, flags, seq, family, attrs, resId);
   return out;
 }
 

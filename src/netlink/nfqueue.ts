@@ -35,15 +35,14 @@ import {
   parseDatagram,
   parseError,
   readU16,
-  writeHeader,
-  writeU16,
   type NlErrorInfo,
   type NlMessage,
 } from './nlmsg';
+import { be32Attr, makeAttr } from './ct/attr';
+import { encodeRequest, NFGENMSG_LEN } from './nfnl';
 
 /** NFNL_SUBSYS_QUEUE (include/uapi/linux/netfilter/nfnetlink.h). */
 export const NFNL_SUBSYS_QUEUE = 3;
-export const NFGENMSG_LEN = 4;
 
 /** enum nfqnl_msg_types (nfnetlink_queue.h). */
 export const NFQNL_MSG_PACKET = 0;
@@ -100,40 +99,9 @@ export function queueMsgType(msg: number): number {
   return (NFNL_SUBSYS_QUEUE << 8) | msg;
 }
 
-/** One netlink attribute with a be32 value. */
-function be32Attr(type: number, v: number): Buffer {
-  const b = Buffer.alloc(8);
-  writeU16(b, 8, 0);
-  writeU16(b, type, 2);
-  b.writeUInt32BE(v >>> 0, 4);
-  return b;
-}
-
-/** One attribute with raw data, padded to 4 bytes. */
-function rawAttr(type: number, data: Buffer): Buffer {
-  const b = Buffer.alloc(align4(4 + data.length));
-  writeU16(b, 4 + data.length, 0);
-  writeU16(b, type, 2);
-  data.copy(b, 4);
-  return b;
-}
-
 /** nlmsghdr + nfgenmsg(family, v0, be16 queue) + attributes. */
 function request(msg: number, flags: number, seq: number, family: number, queue: number, attrs: Buffer[]): Buffer {
-  let alen = 0;
-  for (const a of attrs) alen += a.length;
-  const len = NLMSG_HDRLEN + NFGENMSG_LEN + alen;
-  const out = Buffer.alloc(align4(len));
-  writeHeader(out, 0, { len, type: queueMsgType(msg), flags, seq, pid: 0 });
-  out.writeUInt8(family & 0xff, NLMSG_HDRLEN);
-  out.writeUInt8(0, NLMSG_HDRLEN + 1); // NFNETLINK_V0
-  out.writeUInt16BE(queue & 0xffff, NLMSG_HDRLEN + 2); // res_id, be16
-  let off = NLMSG_HDRLEN + NFGENMSG_LEN;
-  for (const a of attrs) {
-    a.copy(out, off);
-    off += a.length;
-  }
-  return out;
+  return encodeRequest(queueMsgType(msg), flags, seq, family & 0xff, Buffer.concat(attrs), queue);
 }
 
 export interface QueueConfig {
@@ -162,13 +130,13 @@ export function encodeConfig(seq: number, queue: number, cfg: QueueConfig): Buff
     const cmd = Buffer.alloc(4);
     cmd.writeUInt8(cfg.command & 0xff, 0);
     cmd.writeUInt16BE((cfg.pf ?? 0) & 0xffff, 2);
-    attrs.push(rawAttr(NFQA_CFG.CMD, cmd));
+    attrs.push(makeAttr(NFQA_CFG.CMD, cmd));
   }
   if (cfg.copy !== undefined) {
     const p = Buffer.alloc(5);
     p.writeUInt32BE(cfg.copy.range >>> 0, 0);
     p.writeUInt8(cfg.copy.mode & 0xff, 4);
-    attrs.push(rawAttr(NFQA_CFG.PARAMS, p));
+    attrs.push(makeAttr(NFQA_CFG.PARAMS, p));
   }
   if (cfg.maxLen !== undefined) attrs.push(be32Attr(NFQA_CFG.QUEUE_MAXLEN, cfg.maxLen));
   if (cfg.flags !== undefined) {
@@ -188,7 +156,7 @@ export function encodeVerdict(seq: number, queue: number, id: number, verdict: n
   const hdr = Buffer.alloc(8);
   hdr.writeUInt32BE(verdict >>> 0, 0);
   hdr.writeUInt32BE(id >>> 0, 4);
-  return request(batch ? NFQNL_MSG_VERDICT_BATCH : NFQNL_MSG_VERDICT, NLM_F_REQUEST, seq, 0, queue, [rawAttr(NFQA.VERDICT_HDR, hdr)]);
+  return request(batch ? NFQNL_MSG_VERDICT_BATCH : NFQNL_MSG_VERDICT, NLM_F_REQUEST, seq, 0, queue, [makeAttr(NFQA.VERDICT_HDR, hdr)]);
 }
 
 /** One packet the kernel queued for us (NFQNL_MSG_PACKET). */
