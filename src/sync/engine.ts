@@ -323,10 +323,8 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
           type: change.type,
           kind,
           key: change.key,
-          // (A copy: an event record is a view of the whole socket read it came in.)
-          ...(change.type === 'destroy' || deps.internal[kind].get(change.key) === undefined
-            ? { record: { kind, family: change.record.family, attrs: Buffer.from(change.record.attrs) } }
-            : {}),
+          // (Records handed to local() are owned by the caller's change: kept as they are.)
+          ...(change.type === 'destroy' || !deps.internal[kind].has(change.key) ? { record: change.record } : {}),
         });
         return;
       }
