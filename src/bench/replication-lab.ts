@@ -14,10 +14,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { raiseConntrackMax } from '../daemon/sysctl';
 
 export const SYNC_IF = 'sync0';
 export const SYNC_ADDR = ['198.19.255.1', '198.19.255.2'] as const;
-const CONNTRACK_MAX = '/proc/sys/net/netfilter/nf_conntrack_max';
 
 export function sh(cmd: string, timeoutMs = 120_000): string {
   return execFileSync('sh', ['-c', cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, maxBuffer: 64 << 20 });
@@ -37,7 +37,7 @@ export class ReplicationLab {
   readonly fw: [string, string];
   private readonly procs: LabProcess[] = [];
   private namespaces: string[] = [];
-  private savedMax: string | undefined;
+  private readonly restoreMax: Array<() => void> = [];
 
   /** prefix: up to 4 characters; seq distinguishes labs of one process. */
   constructor(prefix: string, seq: number) {
@@ -65,9 +65,7 @@ export class ReplicationLab {
 
   /** Raise the global conntrack limit to at least n (restored by cleanup). */
   raiseConntrackMax(n: number): void {
-    const cur = readFileSync(CONNTRACK_MAX, 'utf8').trim();
-    if (this.savedMax === undefined) this.savedMax = cur;
-    if (Number(cur) < n) writeFileSync(CONNTRACK_MAX, `${n}\n`);
+    this.restoreMax.push(raiseConntrackMax(n));
   }
 
   file(name: string, text: string): string {
@@ -129,14 +127,7 @@ export class ReplicationLab {
         /* keep cleaning */
       }
     }
-    if (this.savedMax !== undefined) {
-      try {
-        writeFileSync(CONNTRACK_MAX, `${this.savedMax}\n`);
-      } catch {
-        /* nothing more to do */
-      }
-      this.savedMax = undefined;
-    }
+    for (const restore of this.restoreMax.splice(0).reverse()) restore();
     if (!keepDir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

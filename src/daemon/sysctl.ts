@@ -50,3 +50,22 @@ export function ensureConntrackEvents(log: Logger, io: SysctlIo = procSysctl): '
   log.warn({ was: v }, 'cannot set net.netfilter.nf_conntrack_events=1: entries created before start may never report their destroy');
   return 'failed';
 }
+
+/** Global conntrack limit (one value for every namespace). */
+export const NF_CONNTRACK_MAX = '/proc/sys/net/netfilter/nf_conntrack_max';
+
+/**
+ * Raise nf_conntrack_max to at least `want` (labs and benchmarks that fill
+ * tables). Returns the restore function: it puts the old value back only if
+ * the value is still the one set here (nobody changed it since). Nested
+ * raises restore correctly when their restores run in reverse order.
+ */
+export function raiseConntrackMax(want: number, io: SysctlIo = procSysctl): () => void {
+  const cur = io.read(NF_CONNTRACK_MAX);
+  if (cur === null || Number(cur) >= want) return () => undefined;
+  const set = String(want);
+  if (!io.write(NF_CONNTRACK_MAX, set)) return () => undefined;
+  return () => {
+    if (io.read(NF_CONNTRACK_MAX) === set) io.write(NF_CONNTRACK_MAX, cur);
+  };
+}

@@ -4,6 +4,7 @@
  * master, crash it (SIGKILL of its daemons and its links down), observe,
  * and return what happened. Always tears everything down.
  */
+import { raiseConntrackMax } from '../daemon/sysctl';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLab, LAB_NET, type Lab } from './topology';
@@ -187,25 +188,4 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     lab?.destroy();
     restoreMax();
   }
-}
-
-const CT_MAX = '/proc/sys/net/netfilter/nf_conntrack_max';
-
-/** Raise nf_conntrack_max to at least `want`; returns the function that restores it. */
-function raiseConntrackMax(want: number): () => void {
-  let cur: string;
-  try {
-    cur = fs.readFileSync(CT_MAX, 'utf8').trim();
-  } catch {
-    return () => undefined;
-  }
-  if (Number(cur) >= want) return () => undefined;
-  fs.writeFileSync(CT_MAX, String(want));
-  return () => {
-    try {
-      fs.writeFileSync(CT_MAX, cur);
-    } catch {
-      // the module may be gone; nothing to restore
-    }
-  };
 }

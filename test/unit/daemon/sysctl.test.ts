@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ensureConntrackEvents, type SysctlIo } from '../../../src/daemon/sysctl';
+import { ensureConntrackEvents, NF_CONNTRACK_MAX, raiseConntrackMax, type SysctlIo } from '../../../src/daemon/sysctl';
 import { silentLogger } from '../../../src/util/log';
 
 function io(initial: string | null, writable = true): SysctlIo & { value: string | null } {
@@ -28,5 +28,31 @@ describe('ensureConntrackEvents', () => {
   it('reports failure and absence', () => {
     expect(ensureConntrackEvents(silentLogger(), io('0', false))).toBe('failed');
     expect(ensureConntrackEvents(silentLogger(), io(null))).toBe('absent');
+  });
+});
+
+describe('raiseConntrackMax', () => {
+  const mem = (v: string) => {
+    const m = new Map([[NF_CONNTRACK_MAX, v]]);
+    return { m, io: { read: (p: string) => m.get(p) ?? null, write: (p: string, x: string) => (m.set(p, x), true) } };
+  };
+  it('raises only when lower; nested raises restored in reverse order give the original back', () => {
+    const { m, io } = mem('262144');
+    const r1 = raiseConntrackMax(1_000_000, io);
+    const r2 = raiseConntrackMax(2_000_000, io);
+    const r3 = raiseConntrackMax(500_000, io);
+    expect(m.get(NF_CONNTRACK_MAX)).toBe('2000000');
+    r3();
+    r2();
+    expect(m.get(NF_CONNTRACK_MAX)).toBe('1000000');
+    r1();
+    expect(m.get(NF_CONNTRACK_MAX)).toBe('262144');
+  });
+  it('does not restore a value someone else changed meanwhile', () => {
+    const { m, io } = mem('1000');
+    const r = raiseConntrackMax(5000, io);
+    m.set(NF_CONNTRACK_MAX, '7000');
+    r();
+    expect(m.get(NF_CONNTRACK_MAX)).toBe('7000');
   });
 });
