@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makeFlows } from '../../../src/bench/flows';
-import { encodeConntrack } from '../../../src/netlink/ct/conntrack';
+import { decodeConntrack, encodeConntrack } from '../../../src/netlink/ct/conntrack';
 import { encodeExpectation } from '../../../src/netlink/ct/expect';
 import { CT_SYNC_DROP, syncAttrs } from '../../../src/netlink/ct/sync-attrs';
 import { compactAttrs, expandAttrs } from '../../../src/sync/wire/compact';
@@ -23,6 +23,23 @@ describe('compact entry attributes', () => {
     const c = compactAttrs(rec.attrs);
     expect(c.length).toBeLessThan(rec.attrs.length / 2.5);
     expect(roundTrip(rec.attrs)).toEqual(rec.attrs);
+  });
+
+  it('an established TCP flow as the kernel dumped it (captured): 204 bytes of sync attributes, 78 compact', () => {
+    // compactAttrs() of a real dump record of Linux 6.18 (tuples, status, mark, timeout,
+    // TCP protoinfo, synproxy), counters/id/use left out (CT_SYNC_DROP).
+    const hex =
+      'f1010706c6120001c613000104000050f2020703040000000e080400000000070400000e0f4413411101010302010003010004020000050200005812010400000000020400000000030400000000';
+    const compact = Buffer.from(hex, 'hex');
+    expect(compact.length).toBe(78);
+    const x = expandAttrs(compact, 0, compact.length, 1 << 16);
+    if (!x.ok) throw new Error(x.message);
+    expect(x.attrs.length).toBe(204);
+    expect(compactAttrs(x.attrs)).toEqual(compact);
+    const d = decodeConntrack({ kind: 'ct', family: 2, attrs: x.attrs });
+    expect(d.ok && d.value.orig).toMatchObject({ src: '198.18.0.1', dst: '198.19.0.1', proto: 6, sport: 1024, dport: 80 });
+    expect(d.ok && d.value.reply).toMatchObject({ src: '198.19.0.1', dst: '198.18.0.1', sport: 80, dport: 1024 });
+    expect(d.ok && d.value.protoinfo?.tcp?.state).toBe(3);
   });
 
   it('any conntrack entry from the codec comes back identical, and minus the dropped attributes as syncAttrs cuts them', () => {
