@@ -1,11 +1,11 @@
 /**
  * conntrackd.conf "Sync { Mode ... { } <links> Options { } }" plus the ctsync
- * extension "Auth { }".
+ * extensions "Auth { }" and "FastFailover { }".
  */
 import { Stmt, describe, posOf, wordPos } from './blocktree';
 import { Ctx, boolOpt, noteRepeat, pathOpt, plainBlock, single, uintOpt, unknownOption } from './conntrackd-common';
 import { LINK_BLOCKS, checkLinks, readLink } from './conntrackd-links';
-import { AuthConfig, CONNTRACKD_DEFAULTS, LinkConfig, SyncConfig, SyncModeConfig, SyncModeName } from './conntrackd-types';
+import { AuthConfig, CONNTRACKD_DEFAULTS, FastFailoverConfig, LinkConfig, SyncConfig, SyncModeConfig, SyncModeName } from './conntrackd-types';
 import { parseBool } from './values';
 
 const MODE_KEYS: Readonly<Record<SyncModeName, readonly string[]>> = {
@@ -15,7 +15,7 @@ const MODE_KEYS: Readonly<Record<SyncModeName, readonly string[]>> = {
 };
 /** Timers conntrackd also accepts directly inside Sync (old syntax). */
 const SYNC_LEVEL_TIMERS = ['RefreshTime', 'CacheTimeout', 'CommitTimeout', 'PurgeTimeout'];
-const SYNC_KEYS = ['Mode', 'Multicast', 'UDP', 'TCP', 'Options', 'Auth', ...SYNC_LEVEL_TIMERS];
+const SYNC_KEYS = ['Mode', 'Multicast', 'UDP', 'TCP', 'Options', 'Auth', 'FastFailover', ...SYNC_LEVEL_TIMERS];
 const ALL_MODE_KEYS = [...new Set(Object.values(MODE_KEYS).flat())];
 
 /** Mode names are case-insensitive in conntrackd's lexer; 'persistent' and 'nack' are old names. */
@@ -131,6 +131,9 @@ export function readSync(ctx: Ctx, s: Stmt): SyncConfig | undefined {
     } else if (key === 'Auth') {
       const a = readAuth(ctx, o);
       if (a) out.auth = a;
+    } else if (key === 'FastFailover') {
+      const f = readFastFailover(ctx, o);
+      if (f) out.fastFailover = f;
     } else {
       unknownOption(ctx, o, 'Sync', SYNC_KEYS);
     }
@@ -138,6 +141,11 @@ export function readSync(ctx: Ctx, s: Stmt): SyncConfig | undefined {
   if (!mode) ctx.sink.warning(posOf(s), 'no synchronization mode in Sync; defaulting to FTFW (as conntrackd)');
   if (linkBlocks === 0) ctx.sink.error(posOf(s), 'missing dedicated link in Sync: add a Multicast, UDP or TCP block');
   const defaultLink = checkLinks(ctx, s.file, links);
+  const ff = out.fastFailover;
+  const peerLink = links[defaultLink]?.link;
+  if (ff !== undefined && peerLink !== undefined && (peerLink.kind === 'multicast' || peerLink.address === undefined)) {
+    ctx.sink.error({ file: s.file, line: ff.line, col: 1 }, `'FastFailover' in Sync needs a UDP or TCP sync link with both IPv${peerLink.family}_address and IPv${peerLink.family}_Destination_Address (the probes go to one peer)`);
+  }
   return { mode: buildMode(mode?.name ?? 'ftfw', vals), links: links.map((l) => l.link), defaultLink, ...out };
 }
 
@@ -187,4 +195,20 @@ function readAuth(ctx: Ctx, s: Stmt): AuthConfig | undefined {
     return undefined;
   }
   return { keyFile, encrypt, ...(previousKeyFile !== undefined ? { previousKeyFile } : {}) };
+}
+
+/** ctsync extension: FastFailover { Interval MS  Misses N  Port P } (docs/ha.md). */
+function readFastFailover(ctx: Ctx, s: Stmt): FastFailoverConfig | undefined {
+  const block = plainBlock(ctx, s, 'Sync');
+  if (!block) return undefined;
+  const where = 'Sync/FastFailover';
+  const out: FastFailoverConfig = { intervalMs: 20, misses: 3, port: 3782, line: s.line };
+  for (const o of block) {
+    const key = o.name.quoted ? '' : o.name.text;
+    if (key === 'Interval') out.intervalMs = uintOpt(ctx, o, where, 5, 1000) ?? out.intervalMs;
+    else if (key === 'Misses') out.misses = uintOpt(ctx, o, where, 2, 50) ?? out.misses;
+    else if (key === 'Port') out.port = uintOpt(ctx, o, where, 1, 65535) ?? out.port;
+    else unknownOption(ctx, o, where, ['Interval', 'Misses', 'Port']);
+  }
+  return out;
 }

@@ -94,6 +94,21 @@ export interface AuthConfig {
   encrypt: boolean;
 }
 
+/**
+ * ctsync extension: Sync { FastFailover { Interval MS  Misses N  Port P } }.
+ * Liveness probes between the two nodes over the sync link, used by the
+ * embedded VRRP to take over before the master down interval (docs/ha.md).
+ */
+export interface FastFailoverConfig {
+  /** ms between probes; default 20. */
+  intervalMs: number;
+  /** Probes missed before the peer counts as silent; default 3. */
+  misses: number;
+  /** UDP port; default 3782. */
+  port: number;
+  line: number;
+}
+
 export interface SyncConfig {
   mode: SyncModeConfig;
   /** 1 to 4 dedicated links, all of the same kind. */
@@ -105,6 +120,7 @@ export interface SyncConfig {
   /** false = off (default), 'all' = "ExpectationSync on", or the helper names listed. */
   expectationSync: false | 'all' | string[];
   auth?: AuthConfig;
+  fastFailover?: FastFailoverConfig;
 }
 
 export type FilterPolicy = 'accept' | 'ignore';

@@ -27,6 +27,8 @@ import { loadKeepalivedConf } from '../config/keepalived';
 import type { KeepalivedConfig } from '../config/keepalived-types';
 import { startVrrpThread, type VrrpThread } from '../ha/thread/client';
 import type { ThreadOptions } from '../ha/thread/messages';
+import type { LivenessOptions } from '../ha/liveness';
+import type { SyncConfig } from '../config/conntrackd-types';
 import type { Clock } from '../util/clock';
 import type { Daemon } from './daemon';
 import { ensureConntrackEvents } from './sysctl';
@@ -165,12 +167,17 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
     // Prepared before the daemon reads the kernel table (stale entries of an earlier run go first).
     if (config.cluster !== undefined && vrrp !== undefined) throw new Error('a Cluster section and --vrrp-config exclude each other');
     const aa = config.cluster !== undefined ? await prepareCluster(config.cluster, { daemon, table, clock, logger, accept: daemon.acceptFlow }) : undefined;
+    if (config.sync.fastFailover !== undefined && vrrp === undefined) {
+      logger.warn({ line: config.sync.fastFailover.line }, 'Sync/FastFailover works with the embedded VRRP only (--vrrp-config); ignored');
+    }
     await daemon.start(); // fills the internal cache, then opens the sync link
     if (aa !== undefined) cluster = await aa.start();
     await server.listen();
     if (vrrp !== undefined) {
+      const liveness = livenessOptions(config.sync);
       ha = await startHa(vrrp, daemon, clock, logger, {
         heartbeat: runOpts.heartbeat === true,
+        ...(liveness !== undefined ? { liveness } : {}),
         logFile,
         // Without its VRRP thread the node would hold its addresses mutely: stop, let the supervisor restart it.
         onDied: (why) => {
@@ -222,7 +229,7 @@ async function startHa(
   daemon: Daemon,
   clock: Clock,
   logger: Logger,
-  o: { heartbeat: boolean; logFile: string | undefined; onDied(why: string): void },
+  o: { heartbeat: boolean; liveness?: LivenessOptions; logFile: string | undefined; onDied(why: string): void },
 ): Promise<VrrpThread> {
   const hooks = createTransitions({
     api: daemon.api,
@@ -231,7 +238,7 @@ async function startHa(
     setState: (s, steps) => daemon.setState(s, steps),
     externalInKernel: daemon.externalInKernel,
   });
-  const options: ThreadOptions = { config, heartbeat: o.heartbeat };
+  const options: ThreadOptions = { config, heartbeat: o.heartbeat, ...(o.liveness !== undefined ? { liveness: o.liveness } : {}) };
   if (o.logFile !== undefined) {
     options.logFile = o.logFile;
     options.pretty = false;
@@ -244,6 +251,14 @@ async function startHa(
   }
   logger.info({ instances: config.instances.length - thread.failed.length }, 'embedded VRRP started (own thread)');
   return thread;
+}
+
+/** Sync { FastFailover { } }: probes between our address and the peer's on the default sync link. */
+function livenessOptions(sync: SyncConfig): LivenessOptions | undefined {
+  const ff = sync.fastFailover;
+  const l = sync.links[sync.defaultLink];
+  if (ff === undefined || l === undefined || l.kind === 'multicast' || l.address === undefined) return undefined;
+  return { family: l.family, bind: l.address, peer: l.destination, port: ff.port, intervalMs: ff.intervalMs, misses: ff.misses };
 }
 
 function openTransport(sync: NonNullable<Parameters<typeof transportSpecs>[0]>, clock: ReturnType<typeof systemClock>, logger: Logger): Transport | string {

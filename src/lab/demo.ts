@@ -38,8 +38,8 @@ function num(argv: string[], name: string, dflt: number): number {
  * `-s`, else keepalived + conntrackd.
  */
 async function chooseSync(choice: string, runDir: string, log: Logger): Promise<Variant> {
-  if (choice === 'conntrackd' || choice === 'ctsyncd' || choice === 'ctsyncd-vrrp') return choice;
-  if (choice !== 'auto') throw new Error(`--sync must be auto, ctsyncd-vrrp, ctsyncd or conntrackd`);
+  if (choice === 'conntrackd' || choice === 'ctsyncd' || choice === 'ctsyncd-vrrp' || choice === 'ctsyncd-vrrp-rfc') return choice;
+  if (choice !== 'auto') throw new Error(`--sync must be auto, ctsyncd-vrrp, ctsyncd-vrrp-rfc, ctsyncd or conntrackd`);
   const bin = path.join(repoRoot(), 'bin', 'ctsyncd');
   const lab = createLab({ prefix: PREFIX, seq: 9 });
   try {

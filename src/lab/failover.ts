@@ -8,7 +8,7 @@ import { raiseConntrackMax } from '../daemon/sysctl';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLab, LAB_NET, type Lab } from './topology';
-import { startHa, type HaStack, type Variant } from './ha-stack';
+import { isEmbedded, startHa, type HaStack, type Variant } from './ha-stack';
 import { startStreams, fillFlows, type StreamRun } from './streams';
 import { analyzeStreams, type StreamRecord, type StreamVerdict } from './stream-stats';
 import { parseCtsyncdLog, parseKeepalived, parseStepsLog, type StepMark } from './steps';
@@ -136,7 +136,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     const invalidAfter = parseCounterPackets(lab.exec(lab.ns.fw2, INVALID_COUNTER_CMD, true));
     const verdicts = analyzeStreams(records, { at: crashAt, end: endAt });
     const fw2 = ha.nodes[1];
-    const embedded = o.variant === 'ctsyncd-vrrp';
+    const embedded = isEmbedded(o.variant);
     const fw2Status = embedded ? ha.syncCli(1, 'status') : null;
     // The daemon writes its log asynchronously: wait (bounded) for the MASTER transition's last line.
     const daemonLog = (): string => (fw2.daemonLog !== null && fs.existsSync(fw2.daemonLog) ? fs.readFileSync(fw2.daemonLog, 'utf8') : '');

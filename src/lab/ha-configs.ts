@@ -74,6 +74,8 @@ export interface ConntrackdOptions {
   maxFlows?: number;
   /** DisableExternalCache On: the backup keeps the peer's flows in its kernel table as they arrive. */
   externalInKernel?: boolean;
+  /** Sync { FastFailover { } }: liveness probes on the sync link for the embedded VRRP. */
+  fastFailover?: boolean;
 }
 
 export function conntrackdConf(o: ConntrackdOptions): string {
@@ -101,6 +103,7 @@ export function conntrackdConf(o: ConntrackdOptions): string {
     '    Checksum on',
     '  }',
     ...(o.expectations ? ['  Options {', '    ExpectationSync On', '  }'] : []),
+    ...(o.fastFailover ? ['  FastFailover {', '    Interval 20', '    Misses 3', '  }'] : []),
     '}',
     'General {',
     '  HashSize 65536',

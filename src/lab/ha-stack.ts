@@ -23,9 +23,9 @@ import {
 
 export { repoRoot, type LogLine };
 
-export type Variant = 'conntrackd' | 'ctsyncd' | 'ctsyncd-vrrp' | 'none';
+import { isEmbedded, type Variant } from './variants';
 
-export const VARIANTS: readonly Variant[] = ['conntrackd', 'ctsyncd', 'ctsyncd-vrrp', 'none'];
+export { isEmbedded, VARIANTS, type Variant } from './variants';
 
 export const PRIMARY_BACKUP_SH = '/usr/share/doc/conntrackd/examples/sync/primary-backup.sh';
 
@@ -98,7 +98,8 @@ function writeNode(o: HaOptions, index: 0 | 1, realBin: string): HaNode {
         maxFlows: o.maxFlows,
         expectations: o.expectations,
         // ctsyncd as the whole HA stack keeps the peer's flows in the backup kernel, so it takes the VIPs first.
-        externalInKernel: o.variant === 'ctsyncd-vrrp',
+        externalInKernel: isEmbedded(o.variant),
+        fastFailover: o.variant === 'ctsyncd-vrrp',
       }));
     bin = path.join(dir, 'syncd-timed.sh');
     fs.writeFileSync(bin, timedBinScript(realBin, stepsLog), { mode: 0o755 });
@@ -111,7 +112,7 @@ function writeNode(o: HaOptions, index: 0 | 1, realBin: string): HaNode {
   // ctsyncd-vrrp: the daemon runs its transitions itself; notify.sh only records when they were announced.
   const notify = path.join(dir, 'notify.sh');
   fs.writeFileSync(notify, notifyScript(stepsLog, primaryBackup), { mode: 0o755 });
-  const vrrpConfig = path.join(dir, o.variant === 'ctsyncd-vrrp' ? 'vrrp.conf' : 'keepalived.conf');
+  const vrrpConfig = path.join(dir, isEmbedded(o.variant) ? 'vrrp.conf' : 'keepalived.conf');
   const kc = keepalivedConf({
     routerId: `fw${index + 1}`, priority: index === 0 ? 150 : 100, advertInt: o.advertInt ?? 0.1, notify,
     ...(o.vrrpVersion !== undefined ? { version: o.vrrpVersion } : {}),
@@ -147,7 +148,7 @@ export async function startHa(o: HaOptions): Promise<HaStack> {
   };
 
   try {
-    if (o.variant === 'ctsyncd-vrrp') {
+    if (isEmbedded(o.variant)) {
       // fw1 first: it wins the election whichever starts first (priority 150), this only avoids a preemption.
       for (const n of nodes) {
         await startEmbedded({ fw: n.fw, bin: realBin, config: n.config ?? '', vrrpConfig: n.vrrpConfig });
@@ -170,13 +171,13 @@ export async function startHa(o: HaOptions): Promise<HaStack> {
       const ok =
         ownsVips(0) && !ownsVips(1) && fs.readFileSync(n2.stepsLog, 'utf8').includes('notify-end backup') &&
         // The embedded daemon: its own view must agree (status answers MASTER / BACKUP).
-        (o.variant !== 'ctsyncd-vrrp' || (statusState(syncCli(0, 'status')) === 'MASTER' && statusState(syncCli(1, 'status')) === 'BACKUP'));
+        (!isEmbedded(o.variant) || (statusState(syncCli(0, 'status')) === 'MASTER' && statusState(syncCli(1, 'status')) === 'BACKUP'));
       if (!ok) okSince = null;
       else okSince ??= Date.now();
       return okSince !== null && Date.now() - okSince >= stableMs;
     }, o.settleTimeoutMs ?? 20_000 + stableMs, 50);
     if (!settled) {
-      const tail = o.variant === 'ctsyncd-vrrp'
+      const tail = isEmbedded(o.variant)
         ? `${syncCli(0, 'status')}\n${syncCli(1, 'status')}`
         : n1.keepalivedLog.slice(-10).map((l) => l.line).join('\n');
       throw new Error(`HA stack did not settle (fw1 master, fw2 backup):\n${tail}`);

@@ -6,7 +6,8 @@ import { formatSummary, summarize } from './summary';
 export const VARIANT_LABEL: Record<Variant, string> = {
   conntrackd: 'keepalived + conntrackd (FT-FW over UDP on the sync link)',
   ctsyncd: 'keepalived + ctsyncd (FT-FW over UDP on the sync link)',
-  'ctsyncd-vrrp': 'ctsyncd with its embedded VRRP',
+  'ctsyncd-vrrp': 'ctsyncd with its embedded VRRP (fast failover)',
+  'ctsyncd-vrrp-rfc': 'ctsyncd with its embedded VRRP (RFC timers only)',
   none: 'keepalived alone, no state replication',
 };
 

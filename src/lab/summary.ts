@@ -10,6 +10,7 @@
  */
 import type { FailoverResult } from './failover';
 import type { StepMark } from './steps';
+import { isEmbedded } from './variants';
 
 export interface FailoverSummary {
   /** Longest client-side stall over all streams, ms (a stream that never resumed counts to the end). */
@@ -42,7 +43,7 @@ export function summarize(r: FailoverResult): FailoverSummary {
     const s = steps.find((m) => m.label === label);
     return s === undefined ? null : Math.round(s.t - r.crashAt);
   };
-  const embedded = r.variant === 'ctsyncd-vrrp';
+  const embedded = isEmbedded(r.variant);
   return {
     maxStallMs: Math.max(0, ...r.verdicts.map((v) => v.stallMs)),
     broken: r.broken,

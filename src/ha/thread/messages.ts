@@ -3,6 +3,7 @@
  * Plain structured-cloneable data only.
  */
 import type { KeepalivedConfig } from '../../config/keepalived-types';
+import type { LivenessOptions } from '../liveness';
 import type { VrrpState } from '../vrrp/machine';
 
 export type HookName = 'beforeMaster' | 'afterMaster' | 'afterBackup' | 'afterFault';
@@ -10,6 +11,8 @@ export type HookName = 'beforeMaster' | 'afterMaster' | 'afterBackup' | 'afterFa
 export interface ThreadOptions {
   config: KeepalivedConfig;
   heartbeat: boolean;
+  /** Fast failover probes on the sync link (conntrackd.conf Sync { FastFailover { } }). */
+  liveness?: LivenessOptions;
   /** Log file of the daemon (LogFile), or undefined for stderr. */
   logFile?: string;
   logLevel?: string;
@@ -22,6 +25,7 @@ export type FromThread =
   | { t: 'start-failed'; error: string }
   | { t: 'transition'; name: string; from: VrrpState; to: VrrpState }
   | { t: 'hook'; id: number; hook: HookName; name: string }
+  | { t: 'liveness'; peer: string; state: 'alive' | 'silent'; lastProbeAt: number | null }
   | { t: 'stopped' };
 
 /** Main -> thread. */

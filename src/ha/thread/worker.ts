@@ -11,6 +11,7 @@ import { createRtnl, type RtnlClient } from '../../netlink/rtnl-client';
 import { systemClock } from '../../util/clock';
 import { createLogger } from '../../util/log';
 import { createNotifier as createNotifyScripts } from '../notify';
+import { createLiveness } from '../liveness';
 import { createVrrpManager, type VrrpManager } from '../vrrp/manager';
 import type { VrrpHooks } from '../vrrp/speaker';
 import type { FromThread, HookName, ThreadOptions, ToThread } from './messages';
@@ -73,6 +74,9 @@ async function main(): Promise<void> {
     return;
   }
   rtnl = r as RtnlClient;
+  const lo = opts.liveness;
+  const liveness = lo === undefined ? undefined : createLiveness({ options: lo, clock, logger, random: Math.random });
+  liveness?.onChange((st) => post({ t: 'liveness', peer: lo?.peer ?? '', state: st.silent ? 'silent' : 'alive', lastProbeAt: st.lastProbeAt }));
   manager = createVrrpManager({
     config: opts.config,
     clock,
@@ -82,6 +86,7 @@ async function main(): Promise<void> {
     hooks,
     notifier: createNotifyScripts({ clock, logger }),
     ...(opts.heartbeat ? { transport: 'heartbeat' as const } : {}),
+    ...(liveness !== undefined ? { liveness } : {}),
   });
   const failed = await manager.start();
   for (const sp of manager.speakers()) sp.onTransition((from, to) => post({ t: 'transition', name: sp.name, from, to }));

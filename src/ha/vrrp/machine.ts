@@ -55,6 +55,8 @@ export type MachineEvent =
   | { type: 'startup' }
   | { type: 'advert'; priority: number; from: string; maxAdvIntCs: number }
   | { type: 'master-down-timer' }
+  /** Fast failover (src/ha/vrrp/early.ts): the master is gone before the master down timer says so. */
+  | { type: 'master-down-early'; reason: string }
   | { type: 'advert-timer' }
   | { type: 'shutdown' }
   | { type: 'interface'; up: boolean }
@@ -186,6 +188,9 @@ export function step(m: Machine, e: MachineEvent, now: number): StepResult {
     case 'master-down-timer':
       if (m.state !== 'BACKUP') return none;
       return toMaster(m, 'master down timer expired');
+    case 'master-down-early':
+      if (m.state !== 'BACKUP') return none;
+      return toMaster(m, e.reason);
     case 'advert-timer':
       if (m.state !== 'MASTER') return none;
       return {

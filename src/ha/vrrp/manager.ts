@@ -13,6 +13,7 @@ import type { KeepalivedConfig, VrrpInstance } from '../../config/keepalived-typ
 import { createVipManager } from '../addresses';
 import type { Notifier, NotifyState } from '../notify';
 import { openHeartbeat, HEARTBEAT_DEFAULT_PORT } from '../heartbeat';
+import type { LivenessMonitor } from '../liveness';
 import { groupState, syncGroupMoves } from './group';
 import type { VrrpState } from './machine';
 import { createVrrpSpeaker, instanceVips, type InterfaceInfo, type SpeakerStats, type VrrpHooks, type VrrpSpeaker } from './speaker';
@@ -38,6 +39,8 @@ export interface ManagerDeps {
   openLink?: (inst: VrrpInstance) => FrameLink | SockError | null;
   notifier?: Notifier;
   hooks?: VrrpHooks;
+  /** Fast failover: the peer's probes on the sync link; started and closed with the manager. */
+  liveness?: LivenessMonitor;
 }
 
 export interface VrrpManager {
@@ -158,6 +161,13 @@ export function createVrrpManager(deps: ManagerDeps): VrrpManager {
         sp.onTransition((from, to) => onMemberTransition(inst.name, from, to));
         speakers.set(inst.name, { sp, inst });
       }
+      const live = deps.liveness;
+      if (live !== undefined) {
+        live.onChange((st) => {
+          for (const { sp } of speakers.values()) sp.peerLiveness(st);
+        });
+        live.start();
+      }
       unsubscribe = deps.rtnl.onLinkChange((ev) => {
         linkUp.set(ev.name, ev.type !== 'del' && ev.up && ev.running);
         refreshLinks();
@@ -173,6 +183,7 @@ export function createVrrpManager(deps: ManagerDeps): VrrpManager {
     async stop() {
       unsubscribe?.();
       unsubscribe = null;
+      deps.liveness?.close();
       await Promise.all([...speakers.values()].map(({ sp }) => sp.stop()));
     },
     speakers: () => [...speakers.values()].map((s) => s.sp),

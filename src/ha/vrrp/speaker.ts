@@ -20,6 +20,8 @@ import type { GlobalDefs, VrrpInstance } from '../../config/keepalived-types';
 import { buildGarp, buildUnsolicitedNa, createGarpScheduler, type GarpScheduler } from '../garp';
 import type { Vip, VipManager } from '../addresses';
 import type { Notifier, NotifyState } from '../notify';
+import type { LivenessState } from '../liveness';
+import { earlyTakeoverAt } from './early';
 import { createMachine, step, type Machine, type MachineAction, type MachineEvent, type TimerName, type VrrpState } from './machine';
 import { VRRP_AUTH_NONE, VRRP_AUTH_PASS } from './packet';
 import { validateAdvert, type DropReason, type VrrpExpect, type WarnReason } from './validate';
@@ -79,6 +81,8 @@ export interface SpeakerStats {
   garpFrames: number;
   vipErrors: number;
   hookErrors: number;
+  /** Takeovers before the master down timer (fast failover). */
+  earlyTakeovers: number;
   last?: TransitionRecord;
 }
 
@@ -101,6 +105,8 @@ export interface VrrpSpeaker {
   ownFault(): boolean;
   /** Send one burst of gratuitous ARP / unsolicited NA for the VIPs now (D-Bus SendGarp); only as MASTER. */
   sendGarp(): void;
+  /** Fast failover: the peer's state on the sync link changed (src/ha/liveness.ts). */
+  peerLiveness(s: LivenessState): void;
 }
 
 export function instanceVips(inst: VrrpInstance): Vip[] {
@@ -141,7 +147,7 @@ export function createVrrpSpeaker(deps: SpeakerDeps): VrrpSpeaker {
   });
   const stats: SpeakerStats = {
     name: inst.name, state: 'INIT', priority: inst.priority, advertsSent: 0, advertsReceived: 0, sendErrors: 0,
-    drops: {}, warnings: {}, transitions: 0, becameMaster: 0, garpFrames: 0, vipErrors: 0, hookErrors: 0,
+    drops: {}, warnings: {}, transitions: 0, becameMaster: 0, garpFrames: 0, vipErrors: 0, hookErrors: 0, earlyTakeovers: 0,
   };
   const timers = new Map<TimerName, TimerHandle>();
   const listeners: Array<(from: VrrpState, to: VrrpState) => void> = [];
@@ -149,6 +155,10 @@ export function createVrrpSpeaker(deps: SpeakerDeps): VrrpSpeaker {
   let gen = 0;
   let started = false;
   let ifDown = false;
+  // Fast failover: the peer's sync-link state, the last advert that kept us BACKUP, the armed check.
+  let live: LivenessState | null = null;
+  let lastAdvertAt: number | null = null;
+  let earlyTimer: TimerHandle | null = null;
 
   const frames: Buffer[] = [];
   for (const v of vips) {
@@ -276,10 +286,32 @@ export function createVrrpSpeaker(deps: SpeakerDeps): VrrpSpeaker {
   };
 
   const dispatch = (e: MachineEvent): void => {
-    const r = step(m, e, deps.clock.now());
+    const now = deps.clock.now();
+    const r = step(m, e, now);
     m = r.machine;
     stats.priority = m.priority;
+    if (m.state !== 'BACKUP') lastAdvertAt = null;
+    else if (e.type === 'advert' && e.priority > 0 && r.actions.some((a) => a.type === 'set-timer' && a.timer === 'master-down')) lastAdvertAt = now;
     perform(r.actions);
+    if (live !== null) checkEarly();
+  };
+
+  const checkEarly = (): void => {
+    if (earlyTimer !== null) deps.clock.clear(earlyTimer);
+    earlyTimer = null;
+    const at = earlyTakeoverAt({ state: m.state, liveness: live, lastAdvertAt, masterAdvIntMs: m.masterAdvIntCs * 10 });
+    if (at === null) return;
+    const now = deps.clock.now();
+    if (at > now) {
+      earlyTimer = deps.clock.setTimeout(() => {
+        earlyTimer = null;
+        checkEarly();
+      }, at - now);
+      return;
+    }
+    stats.earlyTakeovers += 1;
+    const since = lastAdvertAt === null ? 0 : now - lastAdvertAt;
+    dispatch({ type: 'master-down-early', reason: `master silent on the sync link and no advert for ${Math.round(since)} ms (fast failover)` });
   };
 
   const onAdvert = (rx: Parameters<Parameters<VrrpTransport['start']>[0]>[0]): void => {
@@ -306,6 +338,10 @@ export function createVrrpSpeaker(deps: SpeakerDeps): VrrpSpeaker {
     sendGarp() {
       if (m.state === 'MASTER') announce();
     },
+    peerLiveness(st) {
+      live = st;
+      checkEarly();
+    },
     start() {
       if (started) return;
       started = true;
@@ -316,6 +352,9 @@ export function createVrrpSpeaker(deps: SpeakerDeps): VrrpSpeaker {
       if (started) dispatch({ type: 'shutdown' });
       started = false;
       garp.stop();
+      if (earlyTimer !== null) deps.clock.clear(earlyTimer);
+      earlyTimer = null;
+      live = null;
       for (const h of timers.values()) deps.clock.clear(h);
       timers.clear();
       await queue;

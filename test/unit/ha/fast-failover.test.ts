@@ -1,0 +1,110 @@
+/** Early takeover (src/ha/vrrp/early.ts) as a pure rule and in speakers on the in-memory wire. */
+import { describe, expect, it } from 'vitest';
+import { earlyTakeoverAt } from '../../../src/ha/vrrp/early';
+import type { LivenessState } from '../../../src/ha/liveness';
+import { instance, Wire } from './helpers/lab';
+
+const silent = (lastProbeAt: number, intervalMs = 20): LivenessState => ({ silent: true, lastProbeAt, quietSince: lastProbeAt + intervalMs });
+
+describe('earlyTakeoverAt', () => {
+  const base = { state: 'BACKUP' as const, masterAdvIntMs: 100 };
+  it('BACKUP, peer silent, no advert since the link went quiet: 120 % of the advert interval after the last advert', () => {
+    expect(earlyTakeoverAt({ ...base, liveness: silent(1000), lastAdvertAt: 990 })).toBe(1110);
+    expect(earlyTakeoverAt({ ...base, liveness: silent(1000), lastAdvertAt: 1020 })).toBe(1140); // advert up to the quiet point still counts
+  });
+  it('never while the peer is heard, never heard, or never advertised', () => {
+    expect(earlyTakeoverAt({ ...base, liveness: null, lastAdvertAt: 990 })).toBeNull();
+    expect(earlyTakeoverAt({ ...base, liveness: { silent: false, lastProbeAt: 1000, quietSince: 1020 }, lastAdvertAt: 990 })).toBeNull();
+    expect(earlyTakeoverAt({ ...base, liveness: { silent: true, lastProbeAt: null, quietSince: null }, lastAdvertAt: 990 })).toBeNull();
+    expect(earlyTakeoverAt({ ...base, liveness: silent(1000), lastAdvertAt: null })).toBeNull();
+  });
+  it('an advert after the sync link went quiet disarms it: the link failed, not the master', () => {
+    expect(earlyTakeoverAt({ ...base, liveness: silent(1000), lastAdvertAt: 1021 })).toBeNull();
+  });
+  it('only a BACKUP takes over', () => {
+    for (const state of ['MASTER', 'FAULT', 'INIT'] as const) expect(earlyTakeoverAt({ ...base, state, liveness: silent(1000), lastAdvertAt: 990 })).toBeNull();
+  });
+});
+
+/** Two speakers with 100 ms v3 adverts, settled with a as master. */
+async function settled() {
+  const w = new Wire();
+  const a = w.add('a', '192.0.2.1', instance({ priority: 200, advertIntCs: 10 }));
+  const b = w.add('b', '192.0.2.2', instance({ priority: 100, advertIntCs: 10 }));
+  const becameMaster: number[] = [];
+  b.speaker.onTransition((_f, to) => {
+    if (to === 'MASTER') becameMaster.push(w.clock.now());
+  });
+  a.speaker.start();
+  b.speaker.start();
+  await w.run(2000, 1);
+  expect(w.states()).toEqual({ a: 'MASTER', b: 'BACKUP' });
+  return { w, a, b, becameMaster };
+}
+
+/** Step 1 ms at a time until `node` has just received an advert. */
+async function rightAfterAdvert(w: Wire, node: { speaker: { stats(): { advertsReceived: number } } }): Promise<void> {
+  const n = node.speaker.stats().advertsReceived;
+  for (let i = 0; i < 200 && node.speaker.stats().advertsReceived === n; i++) await w.run(1, 1);
+}
+
+describe('fast failover in speakers', () => {
+  it('master crash: the backup takes over 120 ms after the last advert instead of 361 ms', async () => {
+    const { w, a, b, becameMaster } = await settled();
+    // The crash, right after an advert: a's adverts and probes stop together; b heard the last probe now.
+    await rightAfterAdvert(w, b);
+    a.cut = true;
+    const crash = w.clock.now();
+    await w.run(60, 1); // 3 probes of 20 ms missed
+    b.speaker.peerLiveness(silent(crash));
+    await w.run(200, 1);
+    expect(w.states()).toEqual({ a: 'MASTER', b: 'MASTER' }); // a is cut off, b has taken over
+    expect(b.speaker.stats().earlyTakeovers).toBe(1);
+    expect(b.speaker.stats().last?.reason).toMatch(/^master silent on the sync link and no advert for 120 ms \(fast failover\)$/);
+    const after = (becameMaster[0] ?? Infinity) - crash;
+    expect(after).toBeCloseTo(120, 0);
+    expect(w.holders()).toEqual(['a', 'b']);
+  });
+
+  it('without the liveness signal the same crash waits for the master down interval', async () => {
+    const { w, a, becameMaster } = await settled();
+    a.cut = true;
+    const crash = w.clock.now();
+    await w.run(500, 1);
+    const after = (becameMaster[0] ?? Infinity) - crash;
+    expect(after).toBeGreaterThan(260);
+    expect(after).toBeLessThanOrEqual(362);
+  });
+
+  it('sync link broken, master alive: adverts keep arriving, no takeover, ever', async () => {
+    const { w, a, b } = await settled();
+    b.speaker.peerLiveness(silent(w.clock.now()));
+    await w.run(10_000, 5);
+    expect(w.states()).toEqual({ a: 'MASTER', b: 'BACKUP' });
+    expect(w.holders()).toEqual(['a']);
+    expect(b.speaker.stats().earlyTakeovers).toBe(0);
+    // Then the master really dies: the adverts arrived after the link went quiet, so only the RFC timer acts.
+    a.cut = true;
+    const crash = w.clock.now();
+    await w.run(200, 1);
+    expect(b.speaker.state()).toBe('BACKUP');
+    await w.run(200, 1);
+    expect(b.speaker.state()).toBe('MASTER');
+    expect(w.clock.now() - crash).toBeGreaterThan(260);
+    expect(b.speaker.stats().earlyTakeovers).toBe(0);
+  });
+
+  it('the peer heard again before the advert is overdue: no early takeover', async () => {
+    const { w, a, b } = await settled();
+    await rightAfterAdvert(w, b);
+    a.cut = true;
+    const t = w.clock.now();
+    await w.run(60, 1);
+    b.speaker.peerLiveness(silent(t));
+    await w.run(40, 1);
+    b.speaker.peerLiveness({ silent: false, lastProbeAt: w.clock.now(), quietSince: w.clock.now() + 20 });
+    await w.run(150, 1);
+    expect(b.speaker.state()).toBe('BACKUP');
+    expect(b.speaker.stats().earlyTakeovers).toBe(0);
+  });
+});
