@@ -211,6 +211,11 @@ export function formatStatus(st: DaemonStatus, nowMs: number): string {
     lines.push(`${i === 0 ? 'peers:   ' : '         '} ${p.address} ${p.state}${seen}`);
   }
   if (st.cluster !== undefined) lines.push(...clusterLines(st.cluster));
+  const ff = st.fastFailover;
+  if (ff !== undefined) {
+    const since = ff.sinceEpochMs !== undefined ? ` since ${ago(ff.sinceEpochMs, nowMs)}` : '';
+    lines.push(`fast failover: peer ${ff.peer} ${ff.state === 'unknown' ? 'not heard yet' : ff.state}${since}`);
+  }
   const t = st.lastTransition;
   if (!t) {
     lines.push('last transition: none');

@@ -233,6 +233,8 @@ export interface DaemonStatus {
   sync?: Record<string, number>;
   /** Present when the daemon runs in active-active mode (Cluster section). */
   cluster?: ClusterStatus;
+  /** Present with the embedded VRRP and Sync { FastFailover { } }: the peer's liveness probes. */
+  fastFailover?: { peer: string; state: 'unknown' | 'alive' | 'silent'; sinceEpochMs?: number };
 }
 
 export interface DaemonApi {
