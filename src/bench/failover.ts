@@ -2,7 +2,8 @@
  * Failover benchmark: the lab of src/lab (client, two firewalls, server; TCP
  * streams through the master, SIGKILL of the master) run side by side in one
  * go for each HA stack, on the same lab shape and the same generated tables:
- *   ctsyncd-vrrp   ctsyncd with its embedded VRRP (the whole stack)
+ *   ctsyncd-vrrp   ctsyncd with its embedded VRRP (the whole stack), fast failover on
+ *   ctsyncd-vrrp-rfc  the same with the RFC's master down interval only
  *   conntrackd     keepalived + conntrackd 1.4.7 (the reference)
  *   ctsyncd        keepalived + ctsyncd through the conntrackd CLI
  * per VRRP advert interval (VRRPv3 for all) and background table size.
@@ -13,8 +14,8 @@
  * Environment:
  *   CTSYNC_BENCH_FO_FLOWS     comma list of background flow counts (default "0,100000"; add 1000000 by hand)
  *   CTSYNC_BENCH_FO_ADVERTS   comma list of advert intervals in seconds (default "1,0.1")
- *   CTSYNC_BENCH_FO_VARIANTS  comma list (default "ctsyncd-vrrp,conntrackd,ctsyncd")
- *   CTSYNC_BENCH_FO_STREAMS   TCP streams per run (default 10)
+ *   CTSYNC_BENCH_FO_VARIANTS  comma list (default "ctsyncd-vrrp,ctsyncd-vrrp-rfc,conntrackd,ctsyncd")
+ *   CTSYNC_BENCH_FO_STREAMS   TCP streams per run (default 50, as issue 5's acceptance)
  *
  * Writes bench-out/failover-<date>.json (every run's data) and
  * bench-out/failover-<date>.svg (the timelines), also as failover-latest.*.
@@ -54,7 +55,7 @@ export function failoverOptionsFromEnv(env: NodeJS.ProcessEnv): FailoverBenchOpt
       if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: '${s}' is not a number >= 0`);
       return n;
     });
-  const variants = list(env.CTSYNC_BENCH_FO_VARIANTS, 'ctsyncd-vrrp,conntrackd,ctsyncd').map((s) => {
+  const variants = list(env.CTSYNC_BENCH_FO_VARIANTS, 'ctsyncd-vrrp,ctsyncd-vrrp-rfc,conntrackd,ctsyncd').map((s) => {
     if (!VARIANTS.includes(s as Variant)) throw new Error(`CTSYNC_BENCH_FO_VARIANTS: unknown '${s}' (have: ${VARIANTS.join(', ')})`);
     return s as Variant;
   });
@@ -64,7 +65,7 @@ export function failoverOptionsFromEnv(env: NodeJS.ProcessEnv): FailoverBenchOpt
     flows: nums('CTSYNC_BENCH_FO_FLOWS', '0,100000').map(Math.round),
     adverts,
     variants,
-    streams: Math.max(1, Math.round(Number(env.CTSYNC_BENCH_FO_STREAMS ?? 10))),
+    streams: Math.max(1, Math.round(Number(env.CTSYNC_BENCH_FO_STREAMS ?? 50))),
     outDir: 'bench-out',
   };
 }

@@ -114,7 +114,7 @@ describe('failover bench rows', () => {
   });
 
   it('options from the environment are validated', () => {
-    expect(failoverOptionsFromEnv({})).toMatchObject({ flows: [0, 100_000], adverts: [1, 0.1], variants: ['ctsyncd-vrrp', 'conntrackd', 'ctsyncd'], streams: 10 });
+    expect(failoverOptionsFromEnv({})).toMatchObject({ flows: [0, 100_000], adverts: [1, 0.1], variants: ['ctsyncd-vrrp', 'ctsyncd-vrrp-rfc', 'conntrackd', 'ctsyncd'], streams: 50 });
     expect(failoverOptionsFromEnv({ CTSYNC_BENCH_FO_FLOWS: '0, 1000000', CTSYNC_BENCH_FO_VARIANTS: 'none' })).toMatchObject({ flows: [0, 1_000_000], variants: ['none'] });
     expect(() => failoverOptionsFromEnv({ CTSYNC_BENCH_FO_VARIANTS: 'vrrpd' })).toThrow(/unknown 'vrrpd'/);
     expect(() => failoverOptionsFromEnv({ CTSYNC_BENCH_FO_ADVERTS: '0' })).toThrow(/outside/);
