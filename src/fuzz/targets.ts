@@ -3,6 +3,7 @@
  * Each target gets seeds (valid inputs) and a `run(input)` that must return a
  * value (a verdict or diagnostics) and never throw or hang.
  */
+import { decodeProbe, encodeProbe } from '../ha/liveness-packet';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeFlows } from '../bench/flows';
@@ -78,6 +79,12 @@ export const TARGETS: FuzzTarget[] = [
       encodeHeartbeat({ node: 2, incarnation: 5, seq: 9, flags: 1, buckets: 32, seed: 0x1234, aim: 0xff, members: [1, 2, 3], claims: [{ bucket: 3, epoch: 4 }] }),
     ],
     run: (b) => decodeHeartbeat(b),
+  },
+  {
+    name: 'liveness-probe',
+    kind: 'bytes',
+    seeds: () => [encodeProbe({ intervalMs: 20, bootId: 0xdeadbeef, seq: 7 })],
+    run: (b) => decodeProbe(b),
   },
   {
     name: 'sync-datagram',
