@@ -39,6 +39,13 @@ export interface PairResult {
   burst: PhaseResult;
   bulk?: PhaseResult;
   commit?: PhaseResult;
+  /**
+   * The same commit again (fw2's kernel flushed first) after fw1's daemon was stopped, as at a
+   * failover: then no other conntrack event listener exists on this one kernel (netlink's
+   * has-listeners bitmap is global across namespaces, so a peer daemon here taxes every insert
+   * in fw2's namespace, which two real hosts would not). cpu[0] is 0.
+   */
+  commitAlone?: PhaseResult;
   /** Counts fw1 internal / fw2 external at the end of the burst. */
   caches: { fw1Internal: number; fw2External: number };
   logs: [string, string];
@@ -195,6 +202,44 @@ async function commit(fw1: SyncNode, fw2: SyncNode, t2: KernelTableHandle, n: nu
   };
 }
 
+async function commitAlone(lab: ReplicationLab, fw1: SyncNode, fw2: SyncNode, t2: KernelTableHandle, n: number): Promise<PhaseResult> {
+  await t2.flush('ct');
+  const left = await pollUntil(async () => (await t2.count('ct')) === 0, 30_000, 50);
+  if (!left) throw new Error("commit (peer stopped): fw2's kernel table did not empty");
+  await lab.stop(fw1.proc);
+  await settle([fw2.proc.pid]);
+  const held = (await fw2.counts())?.external ?? 0;
+  if (held < n) throw new Error(`commit (peer stopped): fw2's external cache holds ${held} of ${n}`);
+  const cpu0 = cpuSeconds(fw2.proc.pid);
+  const t0 = performance.now();
+  const c = await fw2.command(['-c', 'ct']);
+  const cmdMs = performance.now() - t0;
+  let count = 0;
+  let movedAt = performance.now();
+  const ok = await pollUntil(
+    async () => {
+      const k = await t2.count('ct');
+      if (k !== count) movedAt = performance.now();
+      count = k;
+      return count >= n || performance.now() - movedAt > STALL_MS;
+    },
+    deadline(n),
+    10,
+  );
+  const ms = performance.now() - t0;
+  const settleMs = await settle([fw2.proc.pid]);
+  count = await t2.count('ct');
+  return {
+    ms: Math.round(ms),
+    complete: ok === true && c.ok && count === n,
+    cpu: [0, round3(cpuSeconds(fw2.proc.pid) - cpu0)],
+    sentPkts: [-1, -1],
+    sentBytes: [-1, -1],
+    reached: count,
+    detail: { commandMs: Math.round(cmdMs), commandOk: c.ok ? 1 : 0, settleMs },
+  };
+}
+
 function perFlow(loaded: number, idle: number, n: number): number {
   return Math.round(((loaded - idle) * 1024) / n);
 }
@@ -236,6 +281,7 @@ export async function runPair(impl: Implementation, o: PairOptions): Promise<Pai
     if (o.bulkAndCommit) {
       result.bulk = await bulk(fw1, fw2, o.n, pollMs);
       result.commit = await commit(fw1, fw2, t2, o.n);
+      result.commitAlone = await commitAlone(lab, fw1, fw2, t2, o.n);
     }
     for (const t of tables.splice(0)) t.close();
     await Promise.all([lab.stop(fw1.proc), lab.stop(fw2.proc)]);

@@ -14,6 +14,7 @@ export const TARGETS: Record<string, number> = {
   lag: 1,
   bulk: 1,
   commit: 0.25,
+  commitAlone: 0.25,
   rssFw1: 1,
   rssFw2: 1,
 };
@@ -43,11 +44,13 @@ const METRICS: Metric[] = [
   { key: 'cpuBulk2', label: '  CPU during bulk, fw2 daemon', unit: 's', pick: (r) => r.bulk?.cpu[1] },
   { key: 'pktsBulk1', label: '  sync datagrams sent by fw1 during bulk', unit: 'pkts', pick: (r) => known(r.bulk?.sentPkts?.[0]) },
   { key: 'mbBulk1', label: '  sync bytes sent by fw1 during bulk', unit: 'MB', pick: (r) => mb(r.bulk?.sentBytes?.[0]) },
-  { key: 'commit', label: 'commit: -c on fw2 -> returned and kernel holds all', unit: 'ms', pick: (r) => phaseMs(r.commit) },
+  { key: 'commit', label: 'commit: -c on fw2 -> returned and kernel holds all (fw1 daemon running)', unit: 'ms', pick: (r) => phaseMs(r.commit) },
   { key: 'commitCmd', label: '  (-c client returned after)', unit: 'ms', pick: (r) => r.commit?.detail.commandMs },
   { key: 'cpuCommit1', label: '  CPU during commit, fw1 daemon', unit: 's', pick: (r) => r.commit?.cpu[0] },
   { key: 'cpuCommit2', label: '  CPU during commit, fw2 daemon', unit: 's', pick: (r) => r.commit?.cpu[1] },
   { key: 'pktsCommit2', label: '  sync datagrams sent by fw2 during commit', unit: 'pkts', pick: (r) => known(r.commit?.sentPkts?.[1]) },
+  { key: 'commitAlone', label: 'commit again after fw1 stopped (as at a failover; flushed first)', unit: 'ms', pick: (r) => phaseMs(r.commitAlone) },
+  { key: 'cpuCommitAlone2', label: '  CPU during that commit, fw2 daemon', unit: 's', pick: (r) => r.commitAlone?.cpu[1] },
   // Only meaningful when the caches hold all n flows.
   { key: 'rssFw1', label: 'RSS per flow, fw1 (internal cache)', unit: 'B/flow', pick: (r) => (r.caches.fw1Internal >= r.n ? r.rssPerFlow[0] : undefined) },
   { key: 'rssFw2', label: 'RSS per flow, fw2 (external cache)', unit: 'B/flow', pick: (r) => (r.caches.fw2External >= r.n ? r.rssPerFlow[1] : undefined) },
@@ -84,7 +87,7 @@ export function compareRows(n: number, ours: PairResult | undefined, theirs: Pai
   }
   for (const r of [ours, theirs]) {
     if (!r) continue;
-    for (const [name, p] of [['burst', r.burst], ['bulk', r.bulk], ['commit', r.commit]] as const) {
+    for (const [name, p] of [['burst', r.burst], ['bulk', r.bulk], ['commit', r.commit], ['commit after fw1 stopped', r.commitAlone]] as const) {
       if (p && !p.complete) rows.push({ flows: n, metric: `${r.impl}: ${name} INCOMPLETE, reached ${p.reached} of ${n}` });
     }
   }
