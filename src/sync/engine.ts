@@ -263,10 +263,16 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
         mode.recv(from, h.epoch, m, now);
       }
       if (barriers.length > 0) checkBarriers();
+      // An ACK may have opened the window: move waiting changes and the bulk
+      // walk on now instead of at the next tick (which paced a bulk at
+      // bulkChunk per tick), and send what is queued (our ACKs included).
+      if (backlog.size > 0) drain(now);
+      if (backlog.size === 0 && bulk.active) bulk.step(now);
     } catch (err) {
       io.inc('internalErrors');
       logger.error({ err, from }, 'sync: error while handling a datagram');
     }
+    flush();
   };
 
   const tick = (): void => {
