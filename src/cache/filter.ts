@@ -49,6 +49,12 @@ export interface FlowSummary {
   replyDst?: string;
   /** CTA_PROTOINFO_TCP_STATE when present. */
   tcpState?: number;
+  /**
+   * The same addresses as bytes (src/netlink/ct/peek.ts): when present, the
+   * filter reads them instead of parsing the texts (no string per flow).
+   * realDst is the reply source, or the original destination without a reply tuple.
+   */
+  raw?: { buf: Buffer; src: number; srcLen: number; realDst: number; realDstLen: number };
 }
 
 export interface FilterStats {
@@ -208,6 +214,15 @@ function parseAddr(family: 2 | 10, text: string | undefined): Parsed {
   return family === 2 ? parseIPv4(text) : parseIPv6(text);
 }
 
+/** Address bytes (network order) as parseIPv4/parseIPv6 would return them; null when the length does not fit the family. */
+function rawAddr(family: 2 | 10, b: Buffer, off: number, len: number): Parsed {
+  if (family === 2) return len === 4 && off + 4 <= b.length ? b.readUInt32BE(off) : null;
+  if (len !== 16 || off + 16 > b.length) return null;
+  const w = new Uint32Array(4);
+  for (let i = 0; i < 4; i++) w[i] = b.readUInt32BE(off + 4 * i);
+  return w;
+}
+
 function inSet(set: CidrSet, a: Parsed): boolean {
   if (a === null) return false;
   return typeof a === 'number' ? set.hasV4(a) : set.hasV6(a);
@@ -224,10 +239,11 @@ function addressVerdict(
   protoAccept: boolean,
 ): number {
   if (f.family !== 2 && f.family !== 10) return DROP_INVALID;
-  const src = parseAddr(f.family, f.src);
+  const raw = f.raw;
+  const src = raw ? rawAddr(f.family, raw.buf, raw.src, raw.srcLen) : parseAddr(f.family, f.src);
   if (src === null) return DROP_INVALID;
   // The "real" destination: reply source (after DNAT), else original destination.
-  const realDst = parseAddr(f.family, f.replySrc ?? f.dst);
+  const realDst = raw ? rawAddr(f.family, raw.buf, raw.realDst, raw.realDstLen) : parseAddr(f.family, f.replySrc ?? f.dst);
   if (realDst === null) return DROP_INVALID;
   if (own !== null && (inSet(own, src) || inSet(own, realDst))) return DROP_OWN;
   if (protoMap !== null && (protoMap[f.proto] === 1) !== protoAccept) return DROP_PROTO;

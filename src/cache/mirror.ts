@@ -14,7 +14,9 @@
  *    version, as conntrackd does); destroy events are always applied.
  *  - A failed dump is logged, counted and retried after retryMs.
  *
- * Records handed to listeners are owned (event records or copies), never cache views.
+ * Records handed to listeners are never cache views: event or dump records
+ * (views into a socket read that stay valid) or copies. A listener that keeps
+ * one for long copies it (a kept view pins the whole read buffer).
  */
 import type { KernelTable, EventSubscription } from '../netlink/table';
 import type { CtEvent, CtKind, CtRecord } from '../netlink/types';
@@ -204,7 +206,9 @@ class KernelMirror implements Mirror {
       if (this.running !== null) {
         // Newest wins; delete first so the key moves to the end (arrival order of its latest event).
         this.pending.delete(key);
-        this.pending.set(key, ev);
+        // Owned copy: event records are views into a whole socket read.
+        const r = ev.record;
+        this.pending.set(key, { type: ev.type, record: { kind: r.kind, family: r.family, attrs: Buffer.from(r.attrs) } });
       } else {
         this.apply(key, ev, now);
       }

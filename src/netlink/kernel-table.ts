@@ -40,7 +40,6 @@ import {
   AF_UNSPEC,
   CT_GET_STATS_TYPE,
   NETLINK_NETFILTER,
-  decodeEvents,
   encodeRequest,
   eventGroups,
   msgType,
@@ -48,6 +47,7 @@ import {
   statsEntries,
   toRecord,
 } from './nfnl';
+import { decodeEventViews } from './ct/events';
 import { DEFAULT_WINDOW, type WindowLimits } from './ct-batch';
 import type { AttrTransforms, WriteOp } from './ct-batch-encode';
 import { writeBatch, type BatchConn } from './ct-batch-run';
@@ -251,7 +251,8 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
         }
         if (m.type === NLMSG_ERROR) return ackOrError(m, want);
         const nf = parseNfMessage(m);
-        const rec = nf.ok ? toRecord(nf.value, true) : null;
+        // A view into this read's Buffer (fresh per read): no copy per dumped entry.
+        const rec = nf.ok ? toRecord(nf.value, false) : null;
         if (rec && rec.kind === kind) records.push(rec);
         else {
           st.badMessages++;
@@ -363,7 +364,8 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
     subs.add(sub);
     s.start(
       (datagrams) => {
-        const r = decodeEvents(datagrams);
+        // Views into this wakeup's receive Buffer (fresh per wakeup), not copies.
+        const r = decodeEventViews(datagrams);
         if (r.bad > 0) {
           st.badMessages += r.bad;
           log.warn({ bad: r.bad, err: r.firstError }, 'ctnetlink: malformed event messages skipped');

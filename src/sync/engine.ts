@@ -122,6 +122,10 @@ export interface SyncEngine {
   delivered(timeoutMs: number): Promise<boolean>;
 }
 
+function ownedCopy(r: CtRecord): CtRecord {
+  return { kind: r.kind, family: r.family, attrs: Buffer.from(r.attrs) };
+}
+
 export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
   const opts = deps.options ?? {};
   const tickMs = opts.tickMs ?? 10;
@@ -329,8 +333,8 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
           type: change.type,
           kind,
           key: change.key,
-          // (Records handed to local() are owned by the caller's change: kept as they are.)
-          ...(change.type === 'destroy' || !deps.internal[kind].has(change.key) ? { record: change.record } : {}),
+          // A copy: event records are views into a whole socket read, which a kept view would pin.
+          ...(change.type === 'destroy' || !deps.internal[kind].has(change.key) ? { record: ownedCopy(change.record) } : {}),
         });
         return;
       }

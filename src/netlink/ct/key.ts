@@ -115,6 +115,31 @@ export function tupleKey(rec: CtRecord): string | null {
   if (srcLen !== dstLen) return null;
   if (zone < 0) zone = tzone;
   const icmp = proto === IPPROTO.ICMP || proto === IPPROTO.ICMPV6;
+  if (srcLen === 4) {
+    // One call builds a flat string: a concatenation would make a cons string
+    // that every Map lookup first flattens (an allocation per lookup).
+    const p = icmp ? icmpId : sport;
+    const q = icmp ? (icmpType << 8) | icmpCode : dport;
+    return String.fromCharCode(
+      isCt ? 0x63 : 0x65,
+      rec.family,
+      proto,
+      b[src] as number,
+      b[src + 1] as number,
+      b[src + 2] as number,
+      b[src + 3] as number,
+      b[dst] as number,
+      b[dst + 1] as number,
+      b[dst + 2] as number,
+      b[dst + 3] as number,
+      p >> 8,
+      p & 0xff,
+      q >> 8,
+      q & 0xff,
+      zone >> 8,
+      zone & 0xff,
+    );
+  }
   const tail = icmp
     ? String.fromCharCode(icmpId >> 8, icmpId & 0xff, icmpType, icmpCode, zone >> 8, zone & 0xff)
     : String.fromCharCode(sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, zone >> 8, zone & 0xff);

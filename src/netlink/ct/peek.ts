@@ -5,12 +5,24 @@
 import type { CtRecord, Family } from '../types';
 import { CTA, CTA_PROTOINFO, CTA_PROTOINFO_TCP } from './consts';
 import { formatIP } from './ip';
-import { readTuple, scanAttrs } from './tuple-raw';
+import { readTuple, scanAttrs, type RawTuple } from './tuple-raw';
+
+/** Where the addresses are in the record's bytes, for matching them without text (src/cache/filter.ts). */
+export interface RawAddresses {
+  buf: Buffer;
+  /** Original source. */
+  src: number;
+  srcLen: number;
+  /** Reply source (the "real" destination after DNAT), or the original destination without a reply tuple. */
+  realDst: number;
+  realDstLen: number;
+}
 
 export interface FlowSummary {
   family: Family;
   proto: number;
-  /** Original direction addresses (text). */
+  raw?: RawAddresses;
+  /** Original direction addresses (text, formatted when first read). */
   src: string;
   dst: string;
   /** Reply direction addresses (text); equal to dst/src when no reply tuple. */
@@ -64,16 +76,7 @@ export function peekFlow(rec: CtRecord): FlowSummary | null {
   const o = readTuple(buf, origOff, origOff + origLen);
   if (!o) return null;
   const r = replyOff >= 0 ? readTuple(buf, replyOff, replyOff + replyLen) : null;
-  const src = formatIP(buf, o.srcOff, o.addrLen);
-  const dst = formatIP(buf, o.dstOff, o.addrLen);
-  const s: FlowSummary = {
-    family: rec.family,
-    proto: o.proto,
-    src,
-    dst,
-    replySrc: r ? formatIP(buf, r.srcOff, r.addrLen) : dst,
-    replyDst: r ? formatIP(buf, r.dstOff, r.addrLen) : src,
-  };
+  const s: FlowSummary = new PeekedFlow(rec.family, o.proto, buf, o, r);
   if (o.sport !== undefined) s.sport = o.sport;
   if (o.dport !== undefined) s.dport = o.dport;
   if (tcpState !== undefined) s.tcpState = tcpState;
@@ -82,6 +85,57 @@ export function peekFlow(rec: CtRecord): FlowSummary | null {
   if (zone !== undefined) s.zone = zone;
   else if (o.zone !== undefined) s.zone = o.zone;
   return s;
+}
+
+/** A summary whose address texts are formatted only when read (filters use `raw`). */
+class PeekedFlow implements FlowSummary {
+  readonly raw: RawAddresses;
+  sport?: number;
+  dport?: number;
+  tcpState?: number;
+  status?: number;
+  mark?: number;
+  zone?: number;
+
+  constructor(
+    readonly family: Family,
+    readonly proto: number,
+    private readonly buf: Buffer,
+    private readonly o: RawTuple,
+    private readonly r: RawTuple | null,
+  ) {
+    this.raw = r
+      ? { buf, src: o.srcOff, srcLen: o.addrLen, realDst: r.srcOff, realDstLen: r.addrLen }
+      : { buf, src: o.srcOff, srcLen: o.addrLen, realDst: o.dstOff, realDstLen: o.addrLen };
+  }
+
+  get src(): string {
+    return formatIP(this.buf, this.o.srcOff, this.o.addrLen);
+  }
+
+  get dst(): string {
+    return formatIP(this.buf, this.o.dstOff, this.o.addrLen);
+  }
+
+  get replySrc(): string {
+    return this.r ? formatIP(this.buf, this.r.srcOff, this.r.addrLen) : this.dst;
+  }
+
+  get replyDst(): string {
+    return this.r ? formatIP(this.buf, this.r.dstOff, this.r.addrLen) : this.src;
+  }
+
+  /** Plain object with the texts (for logs, JSON and deep equality in tests). */
+  toJSON(): Omit<FlowSummary, 'raw'> {
+    const out: Omit<FlowSummary, 'raw'> = { family: this.family, proto: this.proto, src: this.src, dst: this.dst, replySrc: this.replySrc, replyDst: this.replyDst };
+    if (this.sport !== undefined) out.sport = this.sport;
+    if (this.dport !== undefined) out.dport = this.dport;
+    if (this.tcpState !== undefined) out.tcpState = this.tcpState;
+    if (this.status !== undefined) out.status = this.status;
+    if (this.mark !== undefined) out.mark = this.mark;
+    if (this.zone !== undefined) out.zone = this.zone;
+    return out;
+  }
 }
 
 function readTcpState(buf: Buffer, off: number, len: number): number | undefined {
