@@ -5,6 +5,7 @@
  * Used by the HA stack (ha-stack.ts) and by the acceptance tests that mix
  * keepalived and ctsyncd in one VRID.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -122,7 +123,16 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedProc> {
     const s = state();
     return s === 'BACKUP' || s === 'MASTER' || s === 'FAULT';
   }, o.startTimeoutMs ?? 15_000, 50);
-  if (!up) throw new Error(`ctsyncd --vrrp-config did not start in ${o.fw}: ${out.trim()}`);
+  if (!up) {
+    // The daemon's own log (LogFile next to the config in the lab) says why; keep its last lines.
+    let tail = '';
+    try {
+      tail = fs.readFileSync(path.join(path.dirname(o.config), 'conntrackd.log'), 'utf8').trim().split('\n').slice(-5).join(' | ');
+    } catch {
+      tail = '(no daemon log)';
+    }
+    throw new Error(`ctsyncd --vrrp-config did not start in ${o.fw}: ${out.trim()} ${state() === null ? 'status: no answer' : `status: ${state()}`}; log: ${tail}`);
+  }
   return {
     cli,
     state,
