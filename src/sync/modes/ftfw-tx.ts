@@ -17,17 +17,10 @@ import type { Counters, FtfwOptions, ModeContext } from '../mode';
 import { initialSeq, seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax } from '../seq';
 import { MsgFlag, type Message, type RangeMessage } from '../wire/types';
 import { CongestionWindow, Pacer, RttEstimator, type FlowOptions } from './ftfw-flow';
+import { HeldRing } from './ftfw-ring';
 
 /** Last cumulative ack of a peer in the current stream; null = known peer, nothing acked since the reset. */
 type Acked = number | null;
-
-interface Held {
-  msg: Message;
-  /** Time of the last transmission; -Infinity while never sent. */
-  at: number;
-  /** Transmissions so far. */
-  tries: number;
-}
 
 export class FtfwSender {
   private nextSeq: number;
@@ -35,8 +28,8 @@ export class FtfwSender {
   private sendNext: number;
   /** First sequence number of the current stream (set by the last RESET). */
   private base: number;
-  /** Held messages by seq; always exactly the range [head, nextSeq). */
-  private readonly queue = new Map<number, Held>();
+  /** Held messages by seq (with last send time and transmissions); always exactly the range [head, nextSeq). */
+  private readonly queue = new HeldRing();
   /** Oldest held sequence number (== nextSeq when the queue is empty). */
   private head: number;
   /** NACKed sequence numbers waiting for their resend (insertion order). */
@@ -99,7 +92,12 @@ export class FtfwSender {
   }
 
   queueLength(): number {
-    return this.queue.size;
+    return seqDiff(this.head, this.nextSeq);
+  }
+
+  /** The held message `s`, when `s` is in the live range [head, nextSeq). */
+  private held(s: number): Message | undefined {
+    return seqLe(this.head, s) && seqLt(s, this.nextSeq) ? this.queue.msg(s) : undefined;
   }
 
   /** Messages assigned a sequence number but not sent yet (held back by the window or the pacer). */
@@ -109,7 +107,7 @@ export class FtfwSender {
 
   /** Room for bulk data: what the window can take soon, within the queue bound. */
   room(): number {
-    const queueRoom = this.o.resendQueueSize - this.queue.size - this.o.ackWindowSize;
+    const queueRoom = this.o.resendQueueSize - this.queueLength() - this.o.ackWindowSize;
     return Math.max(0, Math.min(queueRoom, this.cc.window() - this.unsent()));
   }
 
@@ -127,10 +125,10 @@ export class FtfwSender {
 
   enqueue(msg: Message, now: number): void {
     msg.seq = this.nextSeq;
+    this.queue.put(this.head, msg.seq, msg);
     this.nextSeq = seqAdd(this.nextSeq, 1);
-    this.queue.set(msg.seq, { msg, at: Number.NEGATIVE_INFINITY, tries: 0 });
-    if (this.queue.size > this.o.resendQueueSize) {
-      this.queue.delete(this.head);
+    if (this.queueLength() > this.o.resendQueueSize) {
+      this.queue.drop(this.head);
       this.wanted.delete(this.head);
       this.head = seqAdd(this.head, 1);
       this.st.inc('overflows');
@@ -174,13 +172,12 @@ export class FtfwSender {
         this.st.inc('nackedUnsent');
         break;
       }
-      const h = this.queue.get(s);
-      if (h === undefined) {
+      if (this.held(s) === undefined) {
         lost = true;
         continue;
       }
       if (this.wanted.has(s)) continue;
-      if (h.tries === 1 && this.cc.lost(s, sentTo)) this.st.inc('lossEvents');
+      if (this.queue.tries(s) === 1 && this.cc.lost(s, sentTo)) this.st.inc('lossEvents');
       this.wanted.add(s);
     }
     if (lost) {
@@ -208,8 +205,8 @@ export class FtfwSender {
     this.st.inc('resets');
     this.base = this.nextSeq;
     this.sendNext = this.nextSeq;
+    this.queue.clear(this.head, this.nextSeq);
     this.head = this.nextSeq;
-    this.queue.clear();
     this.wanted.clear();
     for (const p of this.acked.keys()) this.acked.set(p, null);
     this.lastProgressAt = now;
@@ -237,21 +234,20 @@ export class FtfwSender {
       min = min === undefined || seqLt(a, min) ? a : min;
     }
     if (min === undefined) return;
-    const top = this.queue.get(min);
+    const topAt = this.held(min) !== undefined ? this.queue.at(min) : undefined;
     let n = 0;
     let clean = true;
-    while (seqLe(this.head, min) && this.queue.size > 0) {
+    while (seqLe(this.head, min) && this.queueLength() > 0) {
       const s = this.head;
-      const h = this.queue.get(s);
-      if (h !== undefined && h.tries !== 1) clean = false;
-      this.queue.delete(s);
+      if (this.queue.msg(s) !== undefined && this.queue.tries(s) !== 1) clean = false;
+      this.queue.drop(s);
       if (this.wanted.size > 0) this.wanted.delete(s);
       this.head = seqAdd(s, 1);
       n++;
     }
     if (n === 0) return;
     // Karn's rule, widened: an ACK that covers a resend (it waited for a repair) gives no sample.
-    if (sampleRtt && clean && top !== undefined) this.rtt.sample(now - top.at);
+    if (sampleRtt && clean && topAt !== undefined) this.rtt.sample(now - topAt);
     this.cc.acked(n, min, this.windowLimited);
     this.windowLimited = false;
     this.rtt.progress();
@@ -273,14 +269,13 @@ export class FtfwSender {
       }
       const s = this.sendNext;
       this.sendNext = seqAdd(s, 1);
-      const h = this.queue.get(s);
-      if (h === undefined) continue; // dropped by an overflow: the peer will NACK it and get a RESET
+      const m = this.held(s);
+      if (m === undefined) continue; // dropped by an overflow: the peer will NACK it and get a RESET
       if (inFlight === 0) this.lastProgressAt = now;
-      h.at = now;
-      h.tries = 1;
+      this.queue.sent(s, now);
       inFlight++;
       sent++;
-      this.ctx.send(h.msg);
+      this.ctx.send(m);
     }
     this.pacer.take(sent);
   }
@@ -291,18 +286,17 @@ export class FtfwSender {
     let n = 0;
     for (const s of this.wanted) {
       if (n >= budget) break;
-      const h = this.queue.get(s);
-      if (h === undefined) {
+      const m = this.held(s);
+      if (m === undefined) {
         this.wanted.delete(s);
         continue;
       }
-      if (h.tries > 1 && now - h.at < rto) continue; // resent recently: wait for its fate
+      if (this.queue.tries(s) > 1 && now - this.queue.at(s) < rto) continue; // resent recently: wait for its fate
       this.wanted.delete(s);
-      h.at = now;
-      h.tries++;
+      this.queue.sent(s, now);
       n++;
       this.st.inc('resends');
-      this.ctx.send({ ...h.msg, flags: h.msg.flags | MsgFlag.RESEND });
+      this.ctx.send({ ...m, flags: m.flags | MsgFlag.RESEND });
     }
     this.pacer.take(n);
     return n;
@@ -319,7 +313,7 @@ export class FtfwSender {
       return;
     }
     if (now - this.lastAliveAt < this.o.aliveIntervalMs) return;
-    const pending = this.queue.size > 0;
+    const pending = this.queueLength() > 0;
     if (!pending && now - this.lastDataAt < this.o.aliveIntervalMs) return;
     this.alive(now, pending);
   }

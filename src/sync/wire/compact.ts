@@ -49,6 +49,11 @@ function put(src: Buffer, from: number, to: number, dst: Buffer, at: number): vo
   for (let i = from; i < to; i++) dst[at++] = src[i] as number;
 }
 
+/** u16 little-endian (nlattr headers are host order; ctnetlink hosts here are little-endian) without bounds checks: callers check. */
+function le16(b: Buffer, o: number): number {
+  return (b[o] as number) | ((b[o + 1] as number) << 8);
+}
+
 function align(n: number): number {
   return (n + 3) & ~3;
 }
@@ -73,7 +78,7 @@ interface PortTuple {
 /** Leaf header check: type `t`, exactly `len` payload bytes, zero padding. */
 function leaf(b: Buffer, off: number, end: number, t: number, len: number): boolean {
   if (off + align(4 + len) > end) return false;
-  if (b.readUInt16LE(off) !== 4 + len || b.readUInt16LE(off + 2) !== t) return false;
+  if (le16(b, off) !== 4 + len || le16(b, off + 2) !== t) return false;
   return zeroPad(b, off + 4 + len, off + align(4 + len));
 }
 
@@ -83,8 +88,8 @@ function leaf(b: Buffer, off: number, end: number, t: number, len: number): bool
  */
 function readTuple(b: Buffer, p: number, end: number): PortTuple | null {
   if (end - p < 4) return null;
-  const ipLen = b.readUInt16LE(p);
-  const ipType = b.readUInt16LE(p + 2);
+  const ipLen = le16(b, p);
+  const ipType = le16(b, p + 2);
   if ((ipType & ~NESTED) !== 1) return null;
   let alen: number;
   if (ipLen === 4 + 2 * 8) alen = 4;
@@ -95,8 +100,8 @@ function readTuple(b: Buffer, p: number, end: number): PortTuple | null {
   if (!leaf(b, q, end, v6 ? 3 : 1, alen) || !leaf(b, q + 4 + alen, end, v6 ? 4 : 2, alen)) return null;
   const pp = p + ipLen;
   if (end - pp < 4 + 8) return null;
-  const protoLen = b.readUInt16LE(pp);
-  const protoType = b.readUInt16LE(pp + 2);
+  const protoLen = le16(b, pp);
+  const protoType = le16(b, pp + 2);
   if ((protoType & ~NESTED) !== 2 || pp + protoLen !== end) return null;
   if (!leaf(b, pp + 4, end, 1, 1)) return null;
   const proto = b[pp + 8] as number;
@@ -149,7 +154,7 @@ function isInverse(a: PortTuple, b: PortTuple): boolean {
  * cannot be rebuilt exactly from a header-only item.
  */
 function generic(b: Buffer, off: number, len: number, end: number, out: Buffer, o: number): number {
-  const raw = b.readUInt16LE(off + 2);
+  const raw = le16(b, off + 2);
   const t = raw & ~NESTED;
   if (t >= 0x40 || len < 4) return -1;
   const next = off + align(len);
@@ -162,7 +167,7 @@ function generic(b: Buffer, off: number, len: number, end: number, out: Buffer, 
     const stop = off + len;
     while (p < stop) {
       if (stop - p < 4) return -1;
-      const cl = b.readUInt16LE(p);
+      const cl = le16(b, p);
       if (cl < 4 || p + align(cl) > stop) return -1;
       o = generic(b, p, cl, stop, out, o);
       if (o < 0) return -1;
@@ -192,13 +197,13 @@ export function compactAttrs(attrs: Buffer, drop?: ReadonlySet<number>): Buffer 
   let off = 0;
   let lastPort: PortTuple | null = null;
   while (off < end) {
-    const len = end - off >= 4 ? attrs.readUInt16LE(off) : 0;
+    const len = end - off >= 4 ? le16(attrs, off) : 0;
     if (len < 4 || off + len > end) {
       o = putRaw(attrs, off, end, out, o); // framing error: the rest, verbatim
       break;
     }
     const next = Math.min(end, off + align(len));
-    const raw = attrs.readUInt16LE(off + 2);
+    const raw = le16(attrs, off + 2);
     const t = raw & ~NESTED;
     if (drop !== undefined && drop.has(raw & 0x3fff)) {
       off = next;
@@ -320,8 +325,10 @@ export function expandAttrs(b: Buffer, start: number, end: number, maxBytes: num
 }
 
 function putHdr(out: Buffer, o: number, len: number, type: number): void {
-  out.writeUInt16LE(len, o);
-  out.writeUInt16LE(type, o + 2);
+  out[o] = len & 0xff;
+  out[o + 1] = len >> 8;
+  out[o + 2] = type & 0xff;
+  out[o + 3] = type >> 8;
 }
 
 /**
@@ -349,7 +356,7 @@ function writeTuple(
   const protoLen = icmp ? 36 : 28;
   const total = 4 + ipLen + protoLen;
   if (o + total > cap) throw new Bad('attributes too large', o);
-  for (let i = o; i < o + total; i++) out[i] = 0;
+  out.fill(0, o, o + total);
   putHdr(out, o, total, type | (shape & S_OUTER ? NESTED : 0));
   let q = o + 4;
   putHdr(out, q, ipLen, 1 | (shape & S_IP ? NESTED : 0));

@@ -29,18 +29,20 @@ export interface EncodeResult {
   oversize: Message[];
 }
 
-function finish(hdr: DatagramHeader, msgs: Message[], size: number): Buffer {
-  const buf = Buffer.alloc(size);
+function finish(hdr: DatagramHeader, msgs: Message[], sizes: number[], size: number): Buffer {
+  // Every byte is written below (header, messages, CRC): no zero fill needed.
+  const buf = Buffer.allocUnsafe(size);
   buf.writeUInt32BE(SYNC_MAGIC, 0);
-  buf.writeUInt8(SYNC_VERSION, 4);
-  buf.writeUInt8(hdr.flags & 0xff, 5);
+  buf[4] = SYNC_VERSION;
+  buf[5] = hdr.flags & 0xff;
   buf.writeUInt16BE(size, 6);
   buf.writeUInt32BE(hdr.node >>> 0, 8);
   buf.writeUInt32BE(hdr.epoch >>> 0, 12);
   buf.writeUInt16BE(msgs.length, 16);
-  buf.writeUInt16BE(0, 18);
+  buf[18] = 0;
+  buf[19] = 0;
   let p = DGRAM_HEADER_LEN;
-  for (const m of msgs) p = writeMessage(m, buf, p);
+  for (let i = 0; i < msgs.length; i++) p = writeMessage(msgs[i] as Message, buf, p, sizes[i]);
   buf.writeUInt32BE(crc32c(buf, 0, p), p);
   return buf;
 }
@@ -60,6 +62,7 @@ export function encodeDatagrams(
   const out: Buffer[] = [];
   const oversize: Message[] = [];
   let batch: Message[] = [];
+  let sizes: number[] = [];
   let size = overhead;
   for (const m of messages) {
     const ms = messageSize(m);
@@ -68,14 +71,16 @@ export function encodeDatagrams(
       continue;
     }
     if (size + ms > cap || batch.length >= maxMessages) {
-      out.push(finish(hdr, batch, size));
+      out.push(finish(hdr, batch, sizes, size));
       batch = [];
+      sizes = [];
       size = overhead;
     }
     batch.push(m);
+    sizes.push(ms);
     size += ms;
   }
-  if (batch.length > 0) out.push(finish(hdr, batch, size));
+  if (batch.length > 0) out.push(finish(hdr, batch, sizes, size));
   return { datagrams: out, oversize };
 }
 

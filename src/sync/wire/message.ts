@@ -44,17 +44,24 @@ export function messageSize(m: Message): number {
 }
 
 function putTlvHeader(buf: Buffer, off: number, type: number, valueLen: number): number {
-  buf.writeUInt16BE(type, off);
-  buf.writeUInt16BE(TLV_HEADER_LEN + valueLen, off + 2);
+  const len = TLV_HEADER_LEN + valueLen;
+  buf[off] = type >> 8;
+  buf[off + 1] = type & 0xff;
+  buf[off + 2] = len >> 8;
+  buf[off + 3] = len & 0xff;
   return off + TLV_HEADER_LEN;
 }
 
-/** Write `m` at `off` (buffer must have messageSize(m) bytes free). Returns the end offset. */
-export function writeMessage(m: Message, buf: Buffer, off: number): number {
-  const size = messageSize(m);
-  buf.writeUInt8(MsgCode[m.type], off);
-  buf.writeUInt8(m.flags & 0xff, off + 1);
-  buf.writeUInt16BE(size, off + 2);
+/**
+ * Write `m` at `off` (buffer must have messageSize(m) bytes free; `size` is
+ * that value when the caller has it). Returns the end offset.
+ */
+export function writeMessage(m: Message, buf: Buffer, off: number, size = messageSize(m)): number {
+  if (size > 0xffff) throw new RangeError(`message of ${size} bytes does not fit the u16 length field`);
+  buf[off] = MsgCode[m.type];
+  buf[off + 1] = m.flags & 0xff;
+  buf[off + 2] = size >> 8;
+  buf[off + 3] = size & 0xff;
   buf.writeUInt32BE(m.seq >>> 0, off + 4);
   let p = off + MSG_HEADER_LEN;
   switch (m.type) {
@@ -87,10 +94,10 @@ export function writeMessage(m: Message, buf: Buffer, off: number): number {
       break;
     default:
       p = putTlvHeader(buf, p, Tlv.FAMILY, 1);
-      buf.writeUInt8(m.family, p);
+      buf[p] = m.family;
       p += 1;
       p = putTlvHeader(buf, p, m.packed === true ? Tlv.CATTRS : Tlv.ATTRS, m.attrs.length);
-      m.attrs.copy(buf, p);
+      buf.set(m.attrs, p);
       p += m.attrs.length;
   }
   return p;
