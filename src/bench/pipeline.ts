@@ -10,8 +10,8 @@
  * Then a bulk send of the same N into an emptied external cache. Each side
  * has its own fake clock; the driver advances both by 1 ms per round, so the
  * "simulated ms" column is how long the protocol's pacing alone would take
- * with instant CPUs. CPU is measured per side (performance.now around each
- * call into that side). Usage: node dist/bench/pipeline.js [N] [rounds]
+ * with instant CPUs. CPU is measured per side (process CPU time around each
+ * call into that side, so another process's load does not inflate it). Usage: node dist/bench/pipeline.js [N] [rounds]
  */
 import { buildPipeline, type Pipeline } from './pipeline-setup';
 
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
       best.set(r.phase, b === undefined ? r : { ...r, senderMs: Math.min(b.senderMs, r.senderMs), receiverMs: Math.min(b.receiverMs, r.receiverMs) });
     }
   }
-  console.log(`best of ${reps} (CPU per side, the machine's other load included):`);
+  console.log(`best of ${reps} (CPU time per side):`);
   for (const r of best.values()) console.log(fmt(r));
 }
 
