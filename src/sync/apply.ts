@@ -98,7 +98,7 @@ export class ExternalApplier {
       this.logger.debug({ peer, type: m.type }, 'sync: entry without a usable key dropped');
       return;
     }
-    const bulk = this.bulks.get(peer);
+    const bulk = this.bulks.size > 0 ? this.bulks.get(peer) : undefined;
     if (bulk) {
       bulk.stale[kind].delete(key);
       if (m.flags & MsgFlag.BULK) bulk.count++;

@@ -77,7 +77,7 @@ export class FtfwReceiver {
     const p = this.peer(id);
     if (p.next === undefined) p.next = m.seq;
     const d = seqDiff(p.next, m.seq);
-    if (d < 0 || p.buf.has(m.seq)) {
+    if (d < 0 || (p.buf.size > 0 && p.buf.has(m.seq))) {
       this.st.inc('duplicates');
       if (d < 0) p.ackDueAt = now; // the sender is retransmitting: our ack may have been lost
       return;
@@ -87,7 +87,7 @@ export class FtfwReceiver {
       this.st.inc('outOfWindow');
       return;
     }
-    const nackedAt = p.nacked.get(m.seq);
+    const nackedAt = p.nacked.size > 0 ? p.nacked.get(m.seq) : undefined;
     if (nackedAt !== undefined) {
       p.nacked.delete(m.seq);
       const r = now - nackedAt;
@@ -163,7 +163,7 @@ export class FtfwReceiver {
   }
 
   private drain(id: string, p: RxPeer): void {
-    for (;;) {
+    while (p.buf.size > 0) {
       if (p.next === undefined) return;
       const m = p.buf.get(p.next);
       if (m === undefined) return;
