@@ -48,7 +48,23 @@ export function peekFlow(rec: CtRecord): FlowSummary | null {
   let mark: number | undefined;
   let zone: number | undefined;
   let tcpState: number | undefined;
-  const ok = scanAttrs(buf, 0, buf.length, (type, off, len) => {
+  // A plain loop over the top-level attributes (no callback per attribute).
+  let ok = true;
+  let p = 0;
+  const end = buf.length;
+  while (p < end) {
+    if (end - p < 4) {
+      ok = false;
+      break;
+    }
+    const alen = (buf[p] as number) | ((buf[p + 1] as number) << 8);
+    if (alen < 4 || p + alen > end) {
+      ok = false;
+      break;
+    }
+    const type = ((buf[p + 2] as number) | ((buf[p + 3] as number) << 8)) & 0x3fff;
+    const off = p + 4;
+    const len = alen - 4;
     switch (type) {
       case CTA.TUPLE_ORIG:
         origOff = off;
@@ -71,7 +87,8 @@ export function peekFlow(rec: CtRecord): FlowSummary | null {
         tcpState = readTcpState(buf, off, len);
         break;
     }
-  });
+    p += (alen + 3) & ~3;
+  }
   if (!ok || origOff < 0) return null;
   const o = readTuple(buf, origOff, origOff + origLen);
   if (!o) return null;

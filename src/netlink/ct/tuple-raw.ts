@@ -20,6 +20,11 @@ export interface RawTuple {
   zone?: number;
 }
 
+/** nlattr header field (host order: little-endian); the caller checked the bounds. */
+function le16(b: Buffer, o: number): number {
+  return (b[o] as number) | ((b[o + 1] as number) << 8);
+}
+
 /**
  * Walk the attributes in buf[start, end) without closures. Calls `fn` for
  * each; returns false on any framing error. Each step advances >= 4 bytes.
@@ -29,9 +34,9 @@ export function scanAttrs(buf: Buffer, start: number, end: number, fn: (type: nu
   const stop = Math.min(end, buf.length);
   while (off < stop) {
     if (stop - off < NLA_HDRLEN) return false;
-    const len = buf.readUInt16LE(off);
+    const len = le16(buf, off);
     if (len < NLA_HDRLEN || off + len > stop) return false;
-    fn(buf.readUInt16LE(off + 2) & NLA_TYPE_MASK, off + NLA_HDRLEN, len - NLA_HDRLEN);
+    fn(le16(buf, off + 2) & NLA_TYPE_MASK, off + NLA_HDRLEN, len - NLA_HDRLEN);
     off += nlaAlign(len);
   }
   return true;
@@ -39,18 +44,35 @@ export function scanAttrs(buf: Buffer, start: number, end: number, fn: (type: nu
 
 /** Read a tuple nest (CTA_TUPLE_* payload). Null when malformed or incomplete. */
 export function readTuple(buf: Buffer, start: number, end: number): RawTuple | null {
+  // Plain loops (no callbacks): this runs for every event through the filter.
   const t: RawTuple = { srcOff: -1, dstOff: -1, addrLen: 0, proto: -1 };
-  let bad = false;
-  const ok = scanAttrs(buf, start, end, (type, off, len) => {
-    if (type === CTA_TUPLE.IP) {
-      if (!scanAttrs(buf, off, off + len, (it, io, il) => readIp(t, it, io, il))) bad = true;
-    } else if (type === CTA_TUPLE.PROTO) {
-      if (!scanAttrs(buf, off, off + len, (pt, po, pl) => readProto(buf, t, pt, po, pl))) bad = true;
-    } else if (type === CTA_TUPLE.ZONE && len === 2) {
-      t.zone = buf.readUInt16BE(off);
+  const stop = Math.min(end, buf.length);
+  let off = start;
+  while (off < stop) {
+    if (stop - off < NLA_HDRLEN) return null;
+    const len = le16(buf, off);
+    if (len < NLA_HDRLEN || off + len > stop) return null;
+    const type = le16(buf, off + 2) & NLA_TYPE_MASK;
+    const p = off + NLA_HDRLEN;
+    const plen = len - NLA_HDRLEN;
+    if (type === CTA_TUPLE.IP || type === CTA_TUPLE.PROTO) {
+      const inEnd = p + plen;
+      let o = p;
+      while (o < inEnd) {
+        if (inEnd - o < NLA_HDRLEN) return null;
+        const l = le16(buf, o);
+        if (l < NLA_HDRLEN || o + l > inEnd) return null;
+        const it = le16(buf, o + 2) & NLA_TYPE_MASK;
+        if (type === CTA_TUPLE.IP) readIp(t, it, o + NLA_HDRLEN, l - NLA_HDRLEN);
+        else readProto(buf, t, it, o + NLA_HDRLEN, l - NLA_HDRLEN);
+        o += nlaAlign(l);
+      }
+    } else if (type === CTA_TUPLE.ZONE && plen === 2) {
+      t.zone = buf.readUInt16BE(p);
     }
-  });
-  if (!ok || bad || t.srcOff < 0 || t.dstOff < 0 || t.proto < 0) return null;
+    off += nlaAlign(len);
+  }
+  if (t.srcOff < 0 || t.dstOff < 0 || t.proto < 0) return null;
   return t;
 }
 

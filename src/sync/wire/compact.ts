@@ -136,10 +136,11 @@ function l4Bytes(t: PortTuple, out: Buffer, o: number): void {
 
 function isInverse(a: PortTuple, b: PortTuple): boolean {
   if (a.shape & S_ICMP || b.shape & S_ICMP || a.proto !== b.proto || (a.shape & S_V6) !== (b.shape & S_V6)) return false;
-  if (a.buf.compare(b.buf, b.dst, b.dst + a.alen, a.src, a.src + a.alen) !== 0) return false;
-  if (a.buf.compare(b.buf, b.src, b.src + a.alen, a.dst, a.dst + a.alen) !== 0) return false;
   const ab = a.buf;
   const bb = b.buf;
+  for (let i = 0; i < a.alen; i++) {
+    if (ab[a.src + i] !== bb[b.dst + i] || ab[a.dst + i] !== bb[b.src + i]) return false;
+  }
   return (
     ab[a.ports] === bb[b.ports + 8] &&
     ab[a.ports + 1] === bb[b.ports + 9] &&
@@ -356,7 +357,7 @@ function writeTuple(
   const protoLen = icmp ? 36 : 28;
   const total = 4 + ipLen + protoLen;
   if (o + total > cap) throw new Bad('attributes too large', o);
-  out.fill(0, o, o + total);
+  Uint8Array.prototype.fill.call(out, 0, o, o + total); // the typed-array builtin: Buffer.fill validates its arguments first
   putHdr(out, o, total, type | (shape & S_OUTER ? NESTED : 0));
   let q = o + 4;
   putHdr(out, q, ipLen, 1 | (shape & S_IP ? NESTED : 0));
