@@ -201,7 +201,9 @@ class PackedCache implements Cache {
     this.st.destroyed += this.index.size;
     this.index.clear();
     this.slots.reset();
-    this.slab.reset();
+    // Keep the arena: a cleared cache is usually refilled (flush, then bulk),
+    // and writing into memory already mapped costs no page faults.
+    this.slab.recycle();
     this.st.bytes = 0;
   }
 

@@ -12,7 +12,7 @@
  * cell / cellsPerChunk and the byte offset (cell % cellsPerChunk) * cellSize.
  *
  * Memory is not returned to the OS when records are freed (cells stay in the
- * free lists) except by reset().
+ * free lists) except by reset(); recycle() keeps the chunks for the next records.
  */
 
 const STEP = 16;
@@ -121,6 +121,18 @@ export class Slab {
       cells += c.fresh - c.freeLen;
     }
     return { arenaBytes, cells };
+  }
+
+  /**
+   * Forget every cell but keep the chunks: the next records reuse memory that
+   * is already mapped (no page fault per new page, as after reset()), e.g.
+   * when a flushed cache is refilled by a bulk transfer.
+   */
+  recycle(): void {
+    for (const c of this.classes) {
+      c.fresh = 0;
+      c.freeLen = 0;
+    }
   }
 
   /** Drop every chunk and free list. */
