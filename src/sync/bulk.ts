@@ -1,6 +1,7 @@
 /**
- * Bulk sender: walks the internal caches incrementally (a chunk per tick,
- * paced by the mode's room()) and emits bulk-start, every entry as an update
+ * Bulk sender: walks the internal caches incrementally (a chunk per step:
+ * the engine steps every tick and after every received datagram, an ACK
+ * having made room; paced by the mode's room()) and emits bulk-start, every entry as an update
  * flagged BULK, then bulk-end carrying the entry count. Restarting a bulk
  * while one runs begins a new walk with a new bulk-start.
  */
@@ -10,11 +11,25 @@ import type { SyncMode } from './mode';
 import type { EntryMessage } from './wire/types';
 import { MsgFlag } from './wire/types';
 
-type Walk = Iterator<[CtKind, CtRecord]>;
+/** Walks the ct cache, then the expect cache (no generator layer or tuple per entry of its own). */
+class Walk {
+  kind: CtKind = 'ct';
+  private it: Iterator<[string, CtRecord]>;
 
-function* walk(internal: Record<CtKind, Cache>): Generator<[CtKind, CtRecord]> {
-  for (const [, rec] of internal.ct.entries()) yield ['ct', rec];
-  for (const [, rec] of internal.expect.entries()) yield ['expect', rec];
+  constructor(private readonly internal: Record<CtKind, Cache>) {
+    this.it = internal.ct.entries();
+  }
+
+  /** The next record (a cache view), or undefined at the end. */
+  next(): CtRecord | undefined {
+    for (;;) {
+      const r = this.it.next();
+      if (!r.done) return r.value[1];
+      if (this.kind === 'expect') return undefined;
+      this.kind = 'expect';
+      this.it = this.internal.expect.entries();
+    }
+  }
 }
 
 export type EntryBuilder = (kind: CtKind, op: 'update', record: CtRecord, flags: number) => EntryMessage;
@@ -37,7 +52,7 @@ export class BulkSender {
 
   start(now: number): void {
     this.started++;
-    this.cur = { it: walk(this.internal), count: 0 };
+    this.cur = { it: new Walk(this.internal), count: 0 };
     this.mode().enqueue({ type: 'bulk-start', flags: 0, seq: 0 }, now);
   }
 
@@ -51,15 +66,15 @@ export class BulkSender {
     if (cur === undefined) return;
     const n = Math.min(this.chunk, this.mode().room());
     for (let i = 0; i < n; i++) {
-      const r = cur.it.next();
-      if (r.done) {
+      const rec = cur.it.next();
+      if (rec === undefined) {
         this.cur = undefined;
         this.completed++;
         this.mode().enqueue({ type: 'bulk-end', flags: 0, seq: 0, count: cur.count }, now);
         return;
       }
       cur.count++;
-      this.mode().enqueue(this.entry(r.value[0], 'update', r.value[1], MsgFlag.BULK), now);
+      this.mode().enqueue(this.entry(cur.it.kind, 'update', rec, MsgFlag.BULK), now);
       if (this.cur !== cur) return; // the mode restarted the bulk (stream reset)
     }
   }
