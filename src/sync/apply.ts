@@ -100,7 +100,8 @@ export class ExternalApplier {
     }
     const bulk = this.bulks.size > 0 ? this.bulks.get(peer) : undefined;
     if (bulk) {
-      bulk.stale[kind].delete(key);
+      const stale = bulk.stale[kind];
+      if (stale.size > 0) stale.delete(key);
       if (m.flags & MsgFlag.BULK) bulk.count++;
     }
     if (entryOp(m.type) === 'destroy') {
