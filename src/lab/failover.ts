@@ -109,9 +109,14 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     if (o.variant !== 'none') {
       const h = ha;
       const want = flowsCreated + nStreams;
+      // Everything created, or everything fw1 still holds (background flows whose
+      // timeout ran out during a long fill are gone from both).
       const got = await pollUntil(() => {
         const n = h.externalCount(1);
-        return n !== null && n >= want ? n : null;
+        if (n === null) return null;
+        if (n >= want) return n;
+        const held = h.internalCount(0);
+        return held !== null && held >= nStreams && n >= held ? n : null;
       }, o.syncTimeoutMs ?? 60_000, 200);
       replicated = got ?? h.externalCount(1);
       log.info({ want, replicated }, 'replication before the crash');
