@@ -262,20 +262,25 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       const change = peers.heard(from, h.node, h.epoch, now);
       if (change === 'restart') mode.peerReset(from);
       if (change !== 'same') emit({ type: change, peer: from, node: h.node, epoch: h.epoch });
+      let acked = false;
       for (const m of r.value.messages) {
         recvMsgs.inc(m.type);
+        if (m.type === 'ack') acked = true;
         mode.recv(from, h.epoch, m, now);
       }
       if (barriers.length > 0) checkBarriers();
       // An ACK may have opened the window: move waiting changes and the bulk
       // walk on now instead of at the next tick (which paced a bulk at
-      // bulkChunk per tick), and send what is queued (our ACKs included).
-      if (backlog.size > 0) drain(now);
-      if (backlog.size === 0 && bulk.active) bulk.step(now);
+      // bulkChunk per tick). Modes without ACKs keep the tick's pacing.
+      if (acked) {
+        if (backlog.size > 0) drain(now);
+        if (backlog.size === 0 && bulk.active) bulk.step(now);
+      }
     } catch (err) {
       io.inc('internalErrors');
       logger.error({ err, from }, 'sync: error while handling a datagram');
     }
+    // Send what is queued now (our ACKs, what an ACK let out of the window).
     flush();
   };
 
