@@ -119,6 +119,9 @@ export interface Pipeline {
   /** Deliver queued datagrams both ways, then advance both clocks by 1 ms. */
   round(): void;
   receiverSize(): number;
+  /** The sender's internal and the receiver's external ct cache (for checks). */
+  senderInternal(): Cache;
+  receiverExternal(): Cache;
   clearReceiver(): void;
   bulkSend(): void;
   bulkDone(): boolean;
@@ -196,6 +199,8 @@ export async function buildPipeline(n: number): Promise<Pipeline> {
       timed(pb, () => pb.clock.advance(1));
     },
     receiverSize: () => pb.external.ct.size,
+    senderInternal: () => pa.internal.ct,
+    receiverExternal: () => pb.external.ct,
     clearReceiver: () => pb.external.ct.clear(),
     bulkSend() {
       done = false;
