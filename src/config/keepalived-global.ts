@@ -77,6 +77,13 @@ export function readGlobalDefs(ctx: KCtx, s: Stmt, g: GlobalDefs): void {
         else if (r?.ok) g.mcastGroup6 = r.value.address;
         break;
       }
+      case 'vrrp_priority': {
+        const w = one(ctx, o, where);
+        const v = w && /^-?\d+$/.test(w.text) ? Number(w.text) : NaN;
+        if (w && !(v >= -20 && v <= 19)) ctx.sink.error(wordPos(o.file, w), `invalid value for 'vrrp_priority': expected a nice value -20..19, got '${w.text}'`);
+        else if (w) g.vrrpNice = v;
+        break;
+      }
       default:
         ctx.sink.warning(posOf(o), `'${key}' in ${where} is accepted but ignored by ctsync`);
     }

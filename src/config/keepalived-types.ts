@@ -58,6 +58,12 @@ export interface GlobalDefs {
   mcastGroup4: string;
   /** Default ff02::12 (RFC 5798 section 5.1.2.2). */
   mcastGroup6: string;
+  /**
+   * vrrp_priority: nice value (-20..19) of the VRRP speaker. keepalived applies it to its
+   * VRRP process (default 0); ctsync to its HA thread, default -10 there (it shares the
+   * process with replication, see docs/ha.md).
+   */
+  vrrpNice?: number;
 }
 
 export interface VirtualAddress extends Cidr {

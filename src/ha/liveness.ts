@@ -67,12 +67,15 @@ export interface LivenessDeps {
   logger: Logger;
   random: () => number;
   createSocket?: (family: 4 | 6) => UdpSocketLike;
+  /** Runs the silence decision after pending I/O is read (default setImmediate); tests run it inline. */
+  defer?: (fn: () => void) => void;
 }
 
 export function createLiveness(deps: LivenessDeps): LivenessMonitor {
   const o = deps.options;
   const log = deps.logger.child({ liveness: o.peer });
   const create = deps.createSocket ?? ((f: 4 | 6): UdpSocketLike => nodeCreateSocket({ type: f === 6 ? 'udp6' : 'udp4' }) as Socket as UdpSocketLike);
+  const defer = deps.defer ?? ((fn: () => void): void => void setImmediate(fn));
   const bootId = Math.floor(deps.random() * 0x100000000) >>> 0;
   const stats: LivenessStats = { peer: o.peer, state: 'unknown', probesSent: 0, probesReceived: 0, sendErrors: 0, dropped: {}, silences: 0, peerRestarts: 0, lastProbeAt: null };
   const listeners: Array<(s: LivenessState) => void> = [];
@@ -108,6 +111,13 @@ export function createLiveness(deps: LivenessDeps): LivenessMonitor {
     });
     stats.probesSent += 1;
   };
+  const goSilent = (): void => {
+    silent = true;
+    stats.state = 'silent';
+    stats.silences += 1;
+    log.warn({ peer: o.peer, lastProbeAgoMs: deps.clock.now() - (stats.lastProbeAt ?? 0), misses: o.misses }, 'peer silent on the sync link');
+    emit();
+  };
   const onMessage = (msg: Buffer, from: string): void => {
     if (from !== o.peer) return drop('source', from);
     const d = decodeProbe(msg);
@@ -124,11 +134,11 @@ export function createLiveness(deps: LivenessDeps): LivenessMonitor {
     if (deadline !== null) deps.clock.clear(deadline);
     deadline = deps.clock.setTimeout(() => {
       deadline = null;
-      silent = true;
-      stats.state = 'silent';
-      stats.silences += 1;
-      log.warn({ peer: o.peer, lastProbeAgoMs: deps.clock.now() - now, misses: o.misses }, 'peer silent on the sync link');
-      emit();
+      // Probes already queued in the socket while this thread was busy are read first.
+      defer(() => {
+        if (deadline !== null || stats.lastProbeAt !== now || silent) return;
+        goSilent();
+      });
     }, o.misses * peerInterval);
     if (silent || stats.state === 'unknown') {
       const was = stats.state;

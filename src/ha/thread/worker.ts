@@ -12,6 +12,7 @@ import { systemClock } from '../../util/clock';
 import { createLogger } from '../../util/log';
 import { createNotifier as createNotifyScripts } from '../notify';
 import { createLiveness } from '../liveness';
+import { HA_THREAD_NICE, setThreadNice } from './priority';
 import { createVrrpManager, type VrrpManager } from '../vrrp/manager';
 import type { VrrpHooks } from '../vrrp/speaker';
 import type { FromThread, HookName, ThreadOptions, ToThread } from './messages';
@@ -68,6 +69,10 @@ port.on('message', (m: ToThread) => {
 });
 
 async function main(): Promise<void> {
+  const nice = opts.config.globalDefs.vrrpNice ?? HA_THREAD_NICE;
+  const pr = setThreadNice(nice);
+  if (pr.ok) logger.info({ tid: pr.tid, nice }, 'HA thread priority set');
+  else logger.warn({ nice, reason: pr.reason }, 'cannot set the HA thread priority; adverts may be late under load');
   const r = createRtnl({ logger, clock });
   if ('code' in r && typeof (r as { listLinks?: unknown }).listLinks !== 'function') {
     post({ t: 'start-failed', error: `rtnetlink: ${(r as { code: string }).code}` });

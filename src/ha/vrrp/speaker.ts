@@ -56,6 +56,11 @@ export interface SpeakerDeps {
   notifier?: Notifier;
   logger: Logger;
   hooks?: VrrpHooks;
+  /**
+   * Runs a timer's decision after the I/O already pending is read (default setImmediate:
+   * after libuv's poll phase). Tests may run it inline.
+   */
+  defer?: (fn: () => void) => void;
 }
 
 export interface TransitionRecord {
@@ -150,6 +155,9 @@ export function createVrrpSpeaker(deps: SpeakerDeps): VrrpSpeaker {
     drops: {}, warnings: {}, transitions: 0, becameMaster: 0, garpFrames: 0, vipErrors: 0, hookErrors: 0, earlyTakeovers: 0,
   };
   const timers = new Map<TimerName, TimerHandle>();
+  /** Bumped on every set/clear: a deferred expiry acts only if its timer was not re-armed or cleared since. */
+  const timerTokens = new Map<TimerName, number>();
+  const defer = deps.defer ?? ((fn: () => void): void => void setImmediate(fn));
   const listeners: Array<(from: VrrpState, to: VrrpState) => void> = [];
   let queue: Promise<void> = Promise.resolve();
   let gen = 0;
@@ -259,9 +267,17 @@ export function createVrrpSpeaker(deps: SpeakerDeps): VrrpSpeaker {
           const old = timers.get(a.timer);
           if (old !== undefined) deps.clock.clear(old);
           const ev: MachineEvent = a.timer === 'advert' ? { type: 'advert-timer' } : { type: 'master-down-timer' };
+          const token = (timerTokens.get(a.timer) ?? 0) + 1;
+          timerTokens.set(a.timer, token);
           timers.set(a.timer, deps.clock.setTimeout(() => {
             timers.delete(a.timer);
-            dispatch(ev);
+            if (a.timer === 'advert') return dispatch(ev);
+            // A master down timer that expired while this thread was busy: read the adverts
+            // already queued in the socket first (Node runs timers before polling I/O); one
+            // of them re-arms the timer and this expiry is void.
+            defer(() => {
+              if (timerTokens.get(a.timer) === token) dispatch(ev);
+            });
           }, a.ms));
           break;
         }
@@ -269,6 +285,7 @@ export function createVrrpSpeaker(deps: SpeakerDeps): VrrpSpeaker {
           const old = timers.get(a.timer);
           if (old !== undefined) deps.clock.clear(old);
           timers.delete(a.timer);
+          timerTokens.set(a.timer, (timerTokens.get(a.timer) ?? 0) + 1);
           break;
         }
         case 'transition':
@@ -305,7 +322,10 @@ export function createVrrpSpeaker(deps: SpeakerDeps): VrrpSpeaker {
     if (at > now) {
       earlyTimer = deps.clock.setTimeout(() => {
         earlyTimer = null;
-        checkEarly();
+        // As for the master down timer: adverts queued while this thread was busy go first.
+        defer(() => {
+          if (earlyTimer === null) checkEarly();
+        });
       }, at - now);
       return;
     }

@@ -200,3 +200,12 @@ describe('keepalived.conf: include', () => {
     ]);
   });
 });
+
+describe('global_defs vrrp_priority (nice value of the HA thread)', () => {
+  it('reads -20..19, rejects anything else with file:line', () => {
+    expect(parseKeepalivedConf('global_defs {\n vrrp_priority -15\n}\n').config.globalDefs.vrrpNice).toBe(-15);
+    expect(parseKeepalivedConf('global_defs {\n}\n').config.globalDefs.vrrpNice).toBeUndefined();
+    expect(errorsOf('global_defs {\n vrrp_priority -21\n}\n')).toEqual(["keepalived.conf:2: invalid value for 'vrrp_priority': expected a nice value -20..19, got '-21'"]);
+    expect(errorsOf('global_defs {\n vrrp_priority high\n}\n')).toEqual(["keepalived.conf:2: invalid value for 'vrrp_priority': expected a nice value -20..19, got 'high'"]);
+  });
+});

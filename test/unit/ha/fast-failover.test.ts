@@ -108,3 +108,39 @@ describe('fast failover in speakers', () => {
     expect(b.speaker.stats().earlyTakeovers).toBe(0);
   });
 });
+
+describe('expiries act after the I/O already queued (a busy thread wakes up)', () => {
+  it('an advert read in the same wake-up voids an expired master down timer', async () => {
+    const { FakeClock } = await import('../../../src/util/clock');
+    const { silentLogger } = await import('../../../src/util/log');
+    const { defaultGlobalDefs } = await import('../../../src/config/keepalived-types');
+    const { createVrrpSpeaker } = await import('../../../src/ha/vrrp/speaker');
+    const { encodeVrrp } = await import('../../../src/ha/vrrp/packet');
+    const { fakeVips } = await import('./helpers/lab');
+    const clock = new FakeClock();
+    const deferred: Array<() => void> = [];
+    let deliver: ((rx: { data: Buffer; from: string; to: string; ttl: number }) => void) | null = null;
+    const sp = createVrrpSpeaker({
+      instance: instance({ priority: 100, advertIntCs: 10 }), globals: defaultGlobalDefs(), clock, random: () => 0.5,
+      iface: { mac: '02:00:00:00:00:02', primaryAddress: '192.0.2.2', selfAddresses: ['192.0.2.2'] },
+      transport: { sendAdvert: () => null, start: (on) => { deliver = on; }, close: () => undefined },
+      link: null, addresses: fakeVips(), logger: silentLogger(), defer: (fn) => deferred.push(fn),
+    });
+    const advert = (): void => {
+      const e = encodeVrrp({ version: 3, vrid: 51, priority: 200, advertIntCs: 10, addresses: ['192.0.2.100'], authType: 0, src: '192.0.2.1', dst: '224.0.0.18' });
+      if (!e.ok) throw new Error(e.error);
+      deliver?.({ data: e.value, from: '192.0.2.1', to: '224.0.0.18', ttl: 255 });
+    };
+    sp.start();
+    advert();
+    clock.advance(400); // the thread "slept" past the master down interval (361 ms)...
+    expect(deferred).toHaveLength(1);
+    advert(); // ...and the advert that arrived meanwhile is read in the same wake-up, before the deferred decision
+    for (const fn of deferred.splice(0)) fn();
+    expect(sp.state()).toBe('BACKUP');
+    clock.advance(362); // no further advert: the re-armed timer expires and acts
+    for (const fn of deferred.splice(0)) fn();
+    expect(sp.state()).toBe('MASTER');
+    await sp.stop();
+  });
+});

@@ -58,7 +58,7 @@ function pair(clock: FakeClock, o: { intervalMs?: number; misses?: number } = {}
   });
   const mk = (me: string, peer: string, seed: number): LivenessMonitor => createLiveness({
     options: { family: 4, bind: me, peer, port: 3782, intervalMs: o.intervalMs ?? 20, misses: o.misses ?? 3 },
-    clock, logger: silentLogger(), random: () => seed, createSocket: () => sock(me),
+    clock, logger: silentLogger(), random: () => seed, createSocket: () => sock(me), defer: (fn) => fn(),
   });
   return { a: mk('198.51.100.1', '198.51.100.2', 0.25), b: mk('198.51.100.2', '198.51.100.1', 0.5), link, handlers };
 }
@@ -122,5 +122,37 @@ describe('liveness monitor', () => {
     expect(b.stats().state).toBe('unknown');
     expect(b.stats().probesSent).toBe(251);
     b.close();
+  });
+});
+
+describe('liveness silence decided after pending I/O', () => {
+  it('a probe read in the same wake-up as the deadline keeps the peer alive', () => {
+    const clock = new FakeClock();
+    const deferred: Array<() => void> = [];
+    let onMsg: ((msg: Buffer, rinfo: { address: string; port: number }) => void) | null = null;
+    const m = createLiveness({
+      options: { family: 4, bind: '198.51.100.2', peer: '198.51.100.1', port: 3782, intervalMs: 20, misses: 3 },
+      clock, logger: silentLogger(), random: () => 0.5, defer: (fn) => deferred.push(fn),
+      createSocket: () => ({
+        bind: (_p, _a, cb) => cb(),
+        send: (_m, _p, _a, cb) => cb(null),
+        on: ((ev: string, fn: (msg: Buffer, rinfo: { address: string; port: number }) => void) => {
+          if (ev === 'message') onMsg = fn;
+        }) as UdpSocketLike['on'],
+        close: () => undefined,
+      }),
+    });
+    m.start();
+    const probe = (seq: number): void => onMsg?.(encodeProbe({ intervalMs: 20, bootId: 1, seq }), { address: '198.51.100.1', port: 3782 });
+    probe(1);
+    clock.advance(100); // deadline (60 ms) passed while the thread slept
+    expect(deferred.length).toBeGreaterThan(0);
+    probe(2); // queued probe read first
+    for (const fn of deferred.splice(0)) fn();
+    expect(m.state().silent).toBe(false);
+    clock.advance(61);
+    for (const fn of deferred.splice(0)) fn();
+    expect(m.state().silent).toBe(true);
+    m.close();
   });
 });

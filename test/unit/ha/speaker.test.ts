@@ -91,9 +91,10 @@ describe('VRRP speakers on an in-memory wire', () => {
     });
     await w.run(1000);
     expect(b.speaker.state()).toBe('MASTER');
-    // skew time for priority 100: (256 - 100) / 256 s = 609 ms (+1 ms wire)
+    // skew time for priority 100: (256 - 100) / 256 s = 609 ms (+1 ms wire); the expiry acts after
+    // pending I/O (setImmediate), which this harness runs at the end of its 10 ms step.
     expect(tookOver - t0).toBeGreaterThan(600);
-    expect(tookOver - t0).toBeLessThan(620);
+    expect(tookOver - t0).toBeLessThanOrEqual(620);
     expect(w.holders()).toEqual(['b']);
   });
 
