@@ -11,6 +11,7 @@
  *   sync_mode = ftfw          ; ftfw | alarm | notrack
  *   sync_transport = udp      ; udp | multicast | tcp
  *   sync_port = 3780
+ *   fast_failover = 20        ; optional: liveness probe interval, ms (embedded VRRP, two nodes, udp/tcp)
  *
  *   [node.fw1]
  *   sync_address = 203.0.113.1
@@ -54,6 +55,8 @@ export interface ClusterConfig {
     /** Multicast only. Default 225.0.0.50. */
     multicastGroup?: string;
     authKeyFile?: string;
+    /** fast_failover: probe interval in ms (Sync/FastFailover); undefined = off. */
+    fastFailoverMs?: number;
   };
   nodes: ClusterNode[];
 }
@@ -66,7 +69,7 @@ export interface ClusterParseResult {
 
 const CLUSTER_KEYS = [
   'name', 'vrid', 'advert_int', 'vrrp_version', 'vip_lan', 'vip_wan', 'sync_mode', 'sync_transport', 'sync_port',
-  'sync_group_address', 'auth_key_file',
+  'sync_group_address', 'auth_key_file', 'fast_failover',
 ];
 const NODE_KEYS = ['sync_address', 'sync_interface', 'lan_interface', 'wan_interface', 'priority'];
 const MAX_NODES = 32;
@@ -222,12 +225,21 @@ export function parseClusterIni(text: string, opts: { file?: string } = {}): Clu
     okay = false;
   }
 
+  const ffText = get(c, 'cluster', 'fast_failover', false);
+  const fastFailoverMs = ffText === undefined ? undefined : num('fast_failover', ffText, 5, 1000);
+  if (ffText !== undefined && fastFailoverMs === undefined) okay = false;
+  if (fastFailoverMs !== undefined && transport === 'multicast') {
+    err('cluster', 'fast_failover', "'fast_failover' in [cluster] needs sync_transport udp or tcp (its probes go to the one peer)");
+    okay = false;
+  }
+
   const nodes = readNodes(data.node, get, err, warn, lineOf);
   if (nodes === undefined) okay = false;
   if (!okay || name === undefined || vrid === undefined || nodes === undefined) return { diagnostics: sink.items };
   const sync: ClusterConfig['sync'] = { mode: mode as SyncModeName, transport: transport as ClusterConfig['sync']['transport'], port };
   if (transport === 'multicast') sync.multicastGroup = group?.ok ? group.value.address : '225.0.0.50';
   if (authKeyFile !== undefined) sync.authKeyFile = authKeyFile;
+  if (fastFailoverMs !== undefined) sync.fastFailoverMs = fastFailoverMs;
   return { config: { name, vrid, vrrpVersion: version === 3 ? 3 : 2, advertIntCs, vips, sync, nodes }, diagnostics: sink.items };
 }
 

@@ -31,7 +31,7 @@ export type ParsedInitArgs = { ok: true; args: InitArgs } | { ok: false; error: 
 const CLUSTER_FLAGS: Record<string, string> = {
   '--name': 'name', '--vrid': 'vrid', '--advert-int': 'advert_int', '--vrrp-version': 'vrrp_version',
   '--vip-lan': 'vip_lan', '--vip-wan': 'vip_wan', '--sync-mode': 'sync_mode', '--sync-transport': 'sync_transport',
-  '--sync-port': 'sync_port', '--sync-group-address': 'sync_group_address',
+  '--sync-port': 'sync_port', '--sync-group-address': 'sync_group_address', '--fast-failover': 'fast_failover',
 };
 const PATH_FLAGS: Record<string, keyof InitPaths> = {
   '--binary': 'binary', '--config': 'config', '--notify-hook': 'notifyHook', '--socket': 'controlSocket', '--lock-file': 'lockFile',
@@ -44,6 +44,7 @@ export const INIT_USAGE = `usage: ctsyncd init (--cluster FILE | CLUSTER FLAGS) 
                     [--binary PATH] [--config PATH] [--notify-hook PATH] [--socket PATH] [--lock-file PATH]
 cluster flags: --name N --vrid N [--advert-int S] [--vrrp-version 2|3] [--vip-lan CIDR,..] [--vip-wan CIDR,..]
                [--sync-mode ftfw|alarm|notrack] [--sync-transport udp|multicast|tcp] [--sync-port P]
+               [--fast-failover MS] (liveness probes for the embedded VRRP, two nodes)
                --node-def NAME,SYNC_ADDR,SYNC_IF,LAN_IF,WAN_IF,PRIORITY (once per node)
 writes into DIR (default ./ctsync-NODE): conntrackd.conf keepalived.conf nftables.conf ctsyncd.service cib.xml org.ctsync.Daemon1.conf
 sync authentication: conntrackd.conf gets Sync { Auth { KeyFile PATH } } (default ${DEFAULT_KEY_FILE});

@@ -3,6 +3,7 @@
  * per line, tabs), read back by src/config/conntrackd.ts. Unicast (UDP/TCP)
  * needs exactly one peer; three or more nodes need multicast.
  */
+import { LIVENESS_DEFAULT_PORT as FAST_FAILOVER_PORT } from '../ha/liveness';
 import type { InitContext } from './types';
 
 export type Rendered = { ok: true; text: string } | { ok: false; error: string };
@@ -79,6 +80,13 @@ function authBlock(ctx: InitContext): string[] {
   return ['\tAuth {', `\t\tKeyFile ${ctx.keyFile}`, '\t}'];
 }
 
+/** ctsync extension (docs/ha.md): liveness probes for the embedded VRRP's fast failover. */
+function fastFailoverBlock(ctx: InitContext): string[] {
+  const ms = ctx.cluster.sync.fastFailoverMs;
+  if (ms === undefined) return [];
+  return ['\tFastFailover {', `\t\tInterval ${ms}`, '\t\tMisses 3', `\t\tPort ${FAST_FAILOVER_PORT}`, '\t}'];
+}
+
 /** Addresses whose flows are the firewall's own: loopback, VIPs, sync addresses. */
 function ignoredAddresses(ctx: InitContext): string[] {
   const out = ['\t\t\tIPv4_address 127.0.0.1', '\t\t\tIPv6_address ::1'];
@@ -99,10 +107,11 @@ export function renderConntrackdConf(ctx: InitContext): Rendered {
   const lines = [
     `# ctsyncd sync configuration for node ${ctx.node.name} of cluster ${ctx.cluster.name}.`,
     '# Written by `ctsyncd init`; conntrackd.conf syntax (conntrackd 1.4.7 reads it too, except the',
-    '# ctsync extensions ControlGroup and Sync/Auth).',
+    '# ctsync extensions ControlGroup, Sync/Auth and Sync/FastFailover).',
     'Sync {',
     ...modeBlock(ctx),
     ...authBlock(ctx),
+    ...fastFailoverBlock(ctx),
     link.text,
     '}',
     '',

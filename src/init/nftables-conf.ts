@@ -6,6 +6,7 @@
  * flows from LAN to WAN. Owns one table (inet ctsync_fw) and replaces it
  * atomically when loaded with `nft -f`.
  */
+import { LIVENESS_DEFAULT_PORT } from '../ha/liveness';
 import type { InitContext } from './types';
 
 const VRRP_PROTO = 112;
@@ -19,6 +20,10 @@ function syncRules(ctx: InitContext): string[] {
   const port = cluster.sync.port;
   const l4 = cluster.sync.transport === 'tcp' ? 'tcp' : 'udp';
   const rules = peers.map((p) => `\t\tiifname "${node.syncInterface}" ${ipMatch(p.syncAddress)} ${l4} dport ${port} accept`);
+  // Fast failover's liveness probes (UDP, conntrackd.conf Sync/FastFailover).
+  if (cluster.sync.fastFailoverMs !== undefined) {
+    for (const p of peers) rules.push(`\t\tiifname "${node.syncInterface}" ${ipMatch(p.syncAddress)} udp dport ${LIVENESS_DEFAULT_PORT} accept`);
+  }
   if (cluster.sync.transport === 'multicast') {
     rules.push(`\t\tiifname "${node.syncInterface}" ip daddr ${cluster.sync.multicastGroup ?? '225.0.0.50'} udp dport ${port} accept`);
   }

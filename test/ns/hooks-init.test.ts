@@ -51,6 +51,17 @@ describe.skipIf(!isRoot())('ctsyncd init outputs pass the real tools', () => {
     expect(listed).toContain('policy drop;');
   });
 
+  it.runIf(have('nft'))('with fast_failover the ruleset also admits the peer\'s liveness probes, and nft loads it', async () => {
+    const ini = join(dir, 'ff.ini');
+    writeFileSync(ini, readFileSync(CLUSTER, 'utf8').replace('sync_port = 3780', 'sync_port = 3780\nfast_failover = 20'));
+    const out: string[] = [];
+    const deps = { ...defaultInitDeps(), stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => out.push(t) } };
+    const code = await runInit(['--cluster', ini, '--node', 'fw1', '--out', join(dir, 'ff'), '--no-auth', '--only', 'nftables,conntrackd'], deps);
+    expect(code, out.join('')).toBe(0);
+    lab.exec(ns, `nft -f ${join(dir, 'ff', 'nftables.conf')}`);
+    expect(lab.exec(ns, 'nft list table inet ctsync_fw')).toContain('iifname "eth2" ip saddr 203.0.113.2 udp dport 3782 accept');
+  });
+
   it.runIf(have('keepalived'))('keepalived -t accepts keepalived.conf without warnings', () => {
     for (const node of ['fw1', 'fw2']) {
       const r = sh(`ip netns exec ${ns} keepalived -t -l -f ${join(dir, node, 'keepalived.conf')} 2>&1; echo "rc=$?"`);

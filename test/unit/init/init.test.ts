@@ -84,6 +84,29 @@ describe('ctsyncd init', () => {
     expect(file('x/keepalived.conf')).not.toContain('_wan');
   });
 
+  it('fast_failover: a FastFailover block our parser accepts, and the probes allowed from the peer in nftables', async () => {
+    const ff = CLUSTER.replace('sync_port = 3780', 'sync_port = 3780\nfast_failover = 25');
+    const r = await init(['--cluster', 'c.ini', '--out', 'o'], { 'c.ini': ff });
+    expect(r.code).toBe(0);
+    const conf = r.file('o/conntrackd.conf');
+    expect(conf).toContain('\tFastFailover {\n\t\tInterval 25\n\t\tMisses 3\n\t\tPort 3782\n\t}');
+    const parsed = parseConntrackdConf(conf);
+    expect(parsed.diagnostics).toEqual([]);
+    expect(parsed.config.sync?.fastFailover).toMatchObject({ intervalMs: 25, misses: 3, port: 3782 });
+    expect(r.file('o/nftables.conf')).toContain('\t\tiifname "eth2" ip saddr 203.0.113.2 udp dport 3782 accept');
+    // without it: neither
+    const plain = await init(['--cluster', 'cluster.ini', '--out', 'p']);
+    expect(plain.file('p/conntrackd.conf')).not.toContain('\tFastFailover {');
+    expect(plain.file('p/nftables.conf')).not.toContain('3782');
+    // multicast has no single peer; a bad interval is refused with file:line
+    const mc = await init(['--cluster', 'c.ini', '--out', 'm'], { 'c.ini': ff.replace('sync_transport = udp', 'sync_transport = multicast') });
+    expect(mc.code).toBe(1);
+    expect(mc.err).toContain("'fast_failover' in [cluster] needs sync_transport udp or tcp");
+    const bad = await init(['--cluster', 'c.ini', '--out', 'b'], { 'c.ini': ff.replace('fast_failover = 25', 'fast_failover = 2') });
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain("c.ini:11: invalid 'fast_failover' in [cluster]: 2 is out of range 5..1000");
+  });
+
   it('three nodes need multicast; multicast renders a Multicast block', async () => {
     const three = `${CLUSTER}\n[node.fw3]\nsync_address = 203.0.113.3\nsync_interface = eth2\nlan_interface = eth0\nwan_interface = eth1\npriority = 50\n`;
     const udp = await init(['--cluster', 'c.ini', '--out', 'o'], { 'c.ini': three });
