@@ -169,36 +169,44 @@ async function bulk(fw1: SyncNode, fw2: SyncNode, n: number, pollMs: number): Pr
   return { ms: Math.round(ms), complete: seen.ok, ...spent, reached: seen.last, detail: { commandMs: Math.round(cmdMs), settleMs } };
 }
 
-async function commit(fw1: SyncNode, fw2: SyncNode, t2: KernelTableHandle, n: number): Promise<PhaseResult> {
-  const held = (await fw2.counts())?.external ?? n;
-  const already = await t2.count('ct');
-  if (already !== 0) throw new Error(`commit: fw2's kernel table already has ${already} entries`);
-  const before = await snapshot(fw1, fw2);
+/**
+ * `-c ct` on fw2, timed until fw2's kernel holds `want` entries (or stops moving).
+ * Returns the wall time, whether the client succeeded, and the kernel count at the end.
+ */
+async function timedCommit(fw2: SyncNode, t2: KernelTableHandle, want: number, n: number): Promise<{ ms: number; cmdMs: number; cmdOk: boolean; reached: boolean }> {
   const t0 = performance.now();
   const c = await fw2.command(['-c', 'ct']);
   const cmdMs = performance.now() - t0;
   let count = 0;
   let movedAt = performance.now();
-  // Measured until the kernel holds what the external cache held (fewer than n when an earlier phase fell short).
   const ok = await pollUntil(
     async () => {
       const k = await t2.count('ct');
       if (k !== count) movedAt = performance.now();
       count = k;
-      return count >= Math.min(n, held) || performance.now() - movedAt > STALL_MS;
+      return count >= want || performance.now() - movedAt > STALL_MS;
     },
     deadline(n),
     10,
   );
-  const ms = performance.now() - t0;
+  return { ms: performance.now() - t0, cmdMs, cmdOk: c.ok, reached: ok === true };
+}
+
+async function commit(fw1: SyncNode, fw2: SyncNode, t2: KernelTableHandle, n: number): Promise<PhaseResult> {
+  const held = (await fw2.counts())?.external ?? n;
+  const already = await t2.count('ct');
+  if (already !== 0) throw new Error(`commit: fw2's kernel table already has ${already} entries`);
+  const before = await snapshot(fw1, fw2);
+  // Measured until the kernel holds what the external cache held (fewer than n when an earlier phase fell short).
+  const r = await timedCommit(fw2, t2, Math.min(n, held), n);
   const { settleMs, ...spent } = await phaseCpu(fw1, fw2, before);
-  count = await t2.count('ct');
+  const count = await t2.count('ct');
   return {
-    ms: Math.round(ms),
-    complete: ok === true && c.ok && count === n,
+    ms: Math.round(r.ms),
+    complete: r.reached && r.cmdOk && count === n,
     ...spent,
     reached: count,
-    detail: { commandMs: Math.round(cmdMs), commandOk: c.ok ? 1 : 0, settleMs },
+    detail: { commandMs: Math.round(r.cmdMs), commandOk: r.cmdOk ? 1 : 0, settleMs },
   };
 }
 
@@ -211,32 +219,17 @@ async function commitAlone(lab: ReplicationLab, fw1: SyncNode, fw2: SyncNode, t2
   const held = (await fw2.counts())?.external ?? 0;
   if (held < n) throw new Error(`commit (peer stopped): fw2's external cache holds ${held} of ${n}`);
   const cpu0 = cpuSeconds(fw2.proc.pid);
-  const t0 = performance.now();
-  const c = await fw2.command(['-c', 'ct']);
-  const cmdMs = performance.now() - t0;
-  let count = 0;
-  let movedAt = performance.now();
-  const ok = await pollUntil(
-    async () => {
-      const k = await t2.count('ct');
-      if (k !== count) movedAt = performance.now();
-      count = k;
-      return count >= n || performance.now() - movedAt > STALL_MS;
-    },
-    deadline(n),
-    10,
-  );
-  const ms = performance.now() - t0;
+  const r = await timedCommit(fw2, t2, n, n);
   const settleMs = await settle([fw2.proc.pid]);
-  count = await t2.count('ct');
+  const count = await t2.count('ct');
   return {
-    ms: Math.round(ms),
-    complete: ok === true && c.ok && count === n,
+    ms: Math.round(r.ms),
+    complete: r.reached && r.cmdOk && count === n,
     cpu: [0, round3(cpuSeconds(fw2.proc.pid) - cpu0)],
     sentPkts: [-1, -1],
     sentBytes: [-1, -1],
     reached: count,
-    detail: { commandMs: Math.round(cmdMs), commandOk: c.ok ? 1 : 0, settleMs },
+    detail: { commandMs: Math.round(r.cmdMs), commandOk: r.cmdOk ? 1 : 0, settleMs },
   };
 }
 
