@@ -16,6 +16,7 @@
  *   CTSYNC_BENCH_FO_ADVERTS   comma list of advert intervals in seconds (default "1,0.1")
  *   CTSYNC_BENCH_FO_VARIANTS  comma list (default "ctsyncd-vrrp,ctsyncd-vrrp-rfc,conntrackd,ctsyncd")
  *   CTSYNC_BENCH_FO_STREAMS   TCP streams per run (default 50, as issue 5's acceptance)
+ *   CTSYNC_BENCH_FO_KEEP      1: keep the run directories (daemon logs) instead of removing them
  *
  * Writes bench-out/failover-<date>.json (every run's data) and
  * bench-out/failover-<date>.svg (the timelines), also as failover-latest.*.
@@ -178,7 +179,9 @@ export async function runFailoverBench(o: FailoverBenchOptions): Promise<{ rows:
     fs.writeFileSync(path.join(o.outDir, `${name}.svg`), svg);
     files.push(path.join(o.outDir, `${name}.json`), path.join(o.outDir, `${name}.svg`));
   }
-  fs.rmSync(runRoot, { recursive: true, force: true });
+  // CTSYNC_BENCH_FO_KEEP=1 keeps every run's directory (daemon logs, configs) for a look afterwards.
+  if (process.env.CTSYNC_BENCH_FO_KEEP !== '1') fs.rmSync(runRoot, { recursive: true, force: true });
+  else process.stdout.write(`kept: ${runRoot}\n`);
   rows.push({ flows: `stall_ratio = stall / ${REFERENCE}'s stall in the same row group (lower is better)` });
   rows.push({ flows: `load average (1 min) before each run: ${loads.join(' ')}` });
   rows.push({ flows: `written: ${files.slice(0, 2).join(', ')}` });

@@ -166,6 +166,7 @@ export function createVrrpSpeaker(deps: SpeakerDeps): VrrpSpeaker {
   // Fast failover: the peer's sync-link state, the last advert that kept us BACKUP, the armed check.
   let live: LivenessState | null = null;
   let lastAdvertAt: number | null = null;
+  let advertsInBackup = 0;
   let earlyTimer: TimerHandle | null = null;
 
   const frames: Buffer[] = [];
@@ -307,8 +308,13 @@ export function createVrrpSpeaker(deps: SpeakerDeps): VrrpSpeaker {
     const r = step(m, e, now);
     m = r.machine;
     stats.priority = m.priority;
-    if (m.state !== 'BACKUP') lastAdvertAt = null;
-    else if (e.type === 'advert' && e.priority > 0 && r.actions.some((a) => a.type === 'set-timer' && a.timer === 'master-down')) lastAdvertAt = now;
+    if (m.state !== 'BACKUP') {
+      lastAdvertAt = null;
+      advertsInBackup = 0;
+    } else if (e.type === 'advert' && e.priority > 0 && r.actions.some((a) => a.type === 'set-timer' && a.timer === 'master-down')) {
+      lastAdvertAt = now;
+      advertsInBackup += 1;
+    }
     perform(r.actions);
     if (live !== null) checkEarly();
   };
@@ -316,7 +322,7 @@ export function createVrrpSpeaker(deps: SpeakerDeps): VrrpSpeaker {
   const checkEarly = (): void => {
     if (earlyTimer !== null) deps.clock.clear(earlyTimer);
     earlyTimer = null;
-    const at = earlyTakeoverAt({ state: m.state, liveness: live, lastAdvertAt, masterAdvIntMs: m.masterAdvIntCs * 10 });
+    const at = earlyTakeoverAt({ state: m.state, liveness: live, lastAdvertAt, adverts: advertsInBackup, masterAdvIntMs: m.masterAdvIntCs * 10 });
     if (at === null) return;
     const now = deps.clock.now();
     if (at > now) {

@@ -1,13 +1,13 @@
 /** Early takeover (src/ha/vrrp/early.ts) as a pure rule and in speakers on the in-memory wire. */
 import { describe, expect, it } from 'vitest';
-import { earlyTakeoverAt } from '../../../src/ha/vrrp/early';
+import { earlyTakeoverAt, MIN_ADVERTS } from '../../../src/ha/vrrp/early';
 import type { LivenessState } from '../../../src/ha/liveness';
 import { instance, Wire } from './helpers/lab';
 
 const silent = (lastProbeAt: number, intervalMs = 20): LivenessState => ({ silent: true, lastProbeAt, quietSince: lastProbeAt + intervalMs });
 
 describe('earlyTakeoverAt', () => {
-  const base = { state: 'BACKUP' as const, masterAdvIntMs: 100 };
+  const base = { state: 'BACKUP' as const, masterAdvIntMs: 100, adverts: 10 };
   it('BACKUP, peer silent, no advert since the link went quiet: 120 % of the advert interval after the last advert', () => {
     expect(earlyTakeoverAt({ ...base, liveness: silent(1000), lastAdvertAt: 990 })).toBe(1110);
     expect(earlyTakeoverAt({ ...base, liveness: silent(1000), lastAdvertAt: 1020 })).toBe(1140); // advert up to the quiet point still counts
@@ -20,6 +20,10 @@ describe('earlyTakeoverAt', () => {
   });
   it('an advert after the sync link went quiet disarms it: the link failed, not the master', () => {
     expect(earlyTakeoverAt({ ...base, liveness: silent(1000), lastAdvertAt: 1021 })).toBeNull();
+  });
+  it('not before MIN_ADVERTS adverts in this BACKUP period (a new master may advertise irregularly)', () => {
+    expect(earlyTakeoverAt({ ...base, adverts: MIN_ADVERTS - 1, liveness: silent(1000), lastAdvertAt: 990 })).toBeNull();
+    expect(earlyTakeoverAt({ ...base, adverts: MIN_ADVERTS, liveness: silent(1000), lastAdvertAt: 990 })).toBe(1110);
   });
   it('only a BACKUP takes over', () => {
     for (const state of ['MASTER', 'FAULT', 'INIT'] as const) expect(earlyTakeoverAt({ ...base, state, liveness: silent(1000), lastAdvertAt: 990 })).toBeNull();
@@ -91,6 +95,26 @@ describe('fast failover in speakers', () => {
     await w.run(200, 1);
     expect(b.speaker.state()).toBe('MASTER');
     expect(w.clock.now() - crash).toBeGreaterThan(260);
+    expect(b.speaker.stats().earlyTakeovers).toBe(0);
+  });
+
+  it('a master heard for fewer than MIN_ADVERTS adverts: the crash waits for the RFC timer', async () => {
+    const w = new Wire();
+    const a = w.add('a', '192.0.2.1', instance({ priority: 200, advertIntCs: 10 }));
+    const b = w.add('b', '192.0.2.2', instance({ priority: 100, advertIntCs: 10 }));
+    b.speaker.start();
+    await w.run(1000, 1); // b alone: MASTER
+    a.speaker.start(); // a preempts; b goes BACKUP on a's first advert
+    for (let i = 0; i < 1000 && b.speaker.state() !== 'BACKUP'; i++) await w.run(1, 1);
+    expect(w.states()).toEqual({ a: 'MASTER', b: 'BACKUP' });
+    await rightAfterAdvert(w, b); // 2 adverts in this BACKUP period
+    a.cut = true;
+    const crash = w.clock.now();
+    b.speaker.peerLiveness(silent(crash));
+    await w.run(200, 1);
+    expect(b.speaker.state()).toBe('BACKUP');
+    await w.run(200, 1);
+    expect(b.speaker.state()).toBe('MASTER');
     expect(b.speaker.stats().earlyTakeovers).toBe(0);
   });
 
