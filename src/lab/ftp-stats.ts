@@ -3,6 +3,7 @@
  * bytes and checksum, the stall of the transfer that ran across an instant
  * (the crash), and the outcome of the session (ok, hung, reset, failed).
  */
+import { reportObject } from './report-line';
 
 export interface FtpTransfer {
   /** `data-<size>-<seed>.bin` */
@@ -162,15 +163,8 @@ function transferOf(v: unknown): FtpTransfer | null {
 
 /** Parse the agent's report line; null when it is not a valid report. */
 export function parseFtpReport(line: string): FtpRecord | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (typeof v !== 'object' || v === null) return null;
-  const o = v as { event?: unknown; ftp?: unknown };
-  if (o.event !== 'report' || typeof o.ftp !== 'object' || o.ftp === null) return null;
+  const o = reportObject(line);
+  if (o === null || typeof o.ftp !== 'object' || o.ftp === null) return null;
   const f = o.ftp as Record<string, unknown>;
   if (typeof f.host !== 'string' || !Array.isArray(f.transfers)) return null;
   const transfers: FtpTransfer[] = [];

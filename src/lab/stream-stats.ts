@@ -2,6 +2,7 @@
  * Pure analysis of a stream-agent report: per stream bytes, broken or not,
  * the longest stall (gap between successful round trips) around an instant.
  */
+import { reportObject } from './report-line';
 export interface StreamRecord {
   id: number;
   connectedAt: number | null;
@@ -88,15 +89,8 @@ export function analyzeStreams(rs: StreamRecord[], w: StallWindow): StreamVerdic
 
 /** Parse a report line from the agent; null when it is not a valid report. */
 export function parseReport(line: string): StreamRecord[] | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (typeof v !== 'object' || v === null) return null;
-  const o = v as { event?: unknown; streams?: unknown };
-  if (o.event !== 'report' || !Array.isArray(o.streams)) return null;
+  const o = reportObject(line);
+  if (o === null || !Array.isArray(o.streams)) return null;
   const out: StreamRecord[] = [];
   for (const s of o.streams as unknown[]) {
     if (typeof s !== 'object' || s === null) return null;

@@ -50,6 +50,29 @@ export interface TimelineOptions {
 
 const COLORS = ['#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#ff7f0e', '#393b79'];
 
+/**
+ * SVG polyline points of [time, value] samples within [t0, t1], at most one per half pixel;
+ * a gap of more than 50 ms is drawn flat (nothing arrived), then the jump. Returns the last sample too.
+ */
+function polylinePoints(
+  samples: ReadonlyArray<readonly [number, number]>, t0: number, t1: number, x: (t: number) => number, y: (v: number) => number,
+): { pts: string[]; prev: readonly [number, number] | null } {
+  const pts: string[] = [];
+  let prev: readonly [number, number] | null = null;
+  let lastPx = -1;
+  for (const s of samples) {
+    const [t, v] = s;
+    if (t < t0 || t > t1) continue;
+    if (prev && t - prev[0] > 50) pts.push(`${fmt(x(t))},${fmt(y(prev[1]))}`);
+    prev = s;
+    const px = Math.round(x(t) * 2) / 2;
+    if (px === lastPx) continue;
+    lastPx = px;
+    pts.push(`${fmt(px)},${fmt(y(v))}`);
+  }
+  return { pts, prev };
+}
+
 export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
@@ -97,20 +120,7 @@ function panel(run: TimelineRun, y0: number, width: number, height: number, befo
   out.push(`<text x="14" y="${top + plotH / 2}" font-size="11" transform="rotate(-90 14 ${top + plotH / 2})" text-anchor="middle">echoed bytes per stream</text>`);
   // streams
   run.records.forEach((r, i) => {
-    const pts: string[] = [];
-    let lastPx = -1;
-    let prev: [number, number] | null = null;
-    for (const s of r.samples) {
-      const [t, b] = s;
-      if (t < t0 || t > t1) continue;
-      // a gap of more than 50 ms is drawn flat (nothing arrived), then the jump
-      if (prev && t - prev[0] > 50) pts.push(`${fmt(x(t))},${fmt(y(prev[1]))}`);
-      prev = s;
-      const px = Math.round(x(t) * 2) / 2;
-      if (px === lastPx) continue;
-      lastPx = px;
-      pts.push(`${fmt(px)},${fmt(y(b))}`);
-    }
+    const { pts, prev } = polylinePoints(r.samples, t0, t1, x, y);
     if (prev && r.brokenAt === null && t1 - prev[0] > 50) pts.push(`${fmt(x(t1))},${fmt(y(prev[1]))}`);
     const color = COLORS[i % COLORS.length] ?? '#000';
     if (pts.length > 0) out.push(`<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts.join(' ')}"/>`);
@@ -153,19 +163,7 @@ function laneStrip(
   const y = (v: number): number => top + h - (v / max) * h;
   out.push(`<text x="${left - 8}" y="${top + h / 2 + 4}" font-size="11" text-anchor="end">${escapeXml(lane.label)}</text>`);
   out.push(`<rect x="${left}" y="${top}" width="${fmt(plotW)}" height="${h}" fill="#fafafa" stroke="#bbb"/>`);
-  const pts: string[] = [];
-  let prev: [number, number] | null = null;
-  let lastPx = -1;
-  for (const s of lane.samples) {
-    const [t, v] = s;
-    if (t < t0 || t > t1) continue;
-    if (prev && t - prev[0] > 50) pts.push(`${fmt(x(t))},${fmt(y(prev[1]))}`);
-    prev = s;
-    const px = Math.round(x(t) * 2) / 2;
-    if (px === lastPx) continue;
-    lastPx = px;
-    pts.push(`${fmt(px)},${fmt(y(v))}`);
-  }
+  const { pts } = polylinePoints(lane.samples, t0, t1, x, y);
   if (pts.length > 0) out.push(`<polyline fill="none" stroke="#ff7f0e" stroke-width="1.5" points="${pts.join(' ')}"/>`);
   (lane.marks ?? []).forEach(([t, label], i) => {
     if (t < t0 || t > t1) return;

@@ -14,6 +14,7 @@
  * flows from their external caches (real replication, nothing simulated)
  * and every connection still echoes.
  */
+import { isAlive } from '../../src/lab/shell';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -307,14 +308,7 @@ describe.skipIf(!ok)('ctsyncd active-active: 3 daemons, Cluster sections, FT-FW 
     const n3 = node(3);
     const pid = Number(readFileSync(n3.lock, 'utf8').trim());
     execFileSync('ip', ['netns', 'exec', n3.ns, process.execPath, CTSYNCD, '-C', n3.conf, '-k'], { stdio: 'ignore', timeout: 20_000 });
-    await waitFor(() => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 20_000, 100);
+    await waitFor(() => !isAlive(pid), 20_000, 100);
     expect(readFileSync(n3.log, 'utf8')).toContain('"handed":true');
     // Its links stay up: the rule left behind must keep it from forwarding anything.
     const rule = lab.exec(n3.ns, 'nft list table ip ctsync_cluster');

@@ -13,6 +13,7 @@
  *  - on stop the deferral rule is gone.
  * The hold times measured by the daemons are printed.
  */
+import { isAlive } from '../../src/lab/shell';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,14 +98,7 @@ describe.skipIf(!ok)('ctsyncd active-active with Defer on: 2 daemons', () => {
     const pid = Number(readFileSync(join(dir, `n${id}.lock`), 'utf8').trim());
     execFileSync('ip', ['netns', 'exec', ns.get(id) ?? '', process.execPath, CTSYNCD, '-C', confPath(id), '-k'], { stdio: 'ignore', timeout: 20_000 });
     running.delete(id);
-    await waitFor(() => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 20_000, 50);
+    await waitFor(() => !isAlive(pid), 20_000, 50);
   }
   const owner = (flow: string): number => ((bucketOfText(flow.split(':')[0] ?? '', 32, 0x5eed) ?? 0) < 16 ? 1 : 2);
 

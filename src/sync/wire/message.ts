@@ -115,6 +115,15 @@ function fail(code: WireErrorCode, message: string, offset: number): Fail {
   return { ok: false, error: { code, message, offset } };
 }
 
+/** The checks every TLV gets (count, header, length within the message); null when it is well-formed. */
+function tlvError(buf: Buffer, p: number, mend: number, count: number, limits: DecodeLimits): Fail | null {
+  if (count > limits.maxTlvs) return fail('ETOOMANY', 'too many TLVs', p);
+  if (mend - p < TLV_HEADER_LEN) return fail('ETRUNCATED', 'TLV header truncated', p);
+  const tl = buf.readUInt16BE(p + 2);
+  if (tl < TLV_HEADER_LEN || tl > mend - p) return fail('EBADLEN', `bad TLV length ${tl}`, p + 2);
+  return null;
+}
+
 /** Which TLVs each message type takes: [type, fixed value size or -1 for variable, required]. */
 const TLV_RULES: Partial<Record<MessageType, Array<[number, number, boolean]>>> = {
   ack: [[Tlv.RANGE, 8, true]],
@@ -148,11 +157,10 @@ export function decodeMessage(buf: Buffer, off: number, end: number, limits: Dec
   const mend = off + len;
   let count = 0;
   while (p < mend) {
-    if (++count > limits.maxTlvs) return fail('ETOOMANY', 'too many TLVs', p);
-    if (mend - p < TLV_HEADER_LEN) return fail('ETRUNCATED', 'TLV header truncated', p);
+    const bad = tlvError(buf, p, mend, ++count, limits);
+    if (bad !== null) return bad;
     const t = buf.readUInt16BE(p);
     const tl = buf.readUInt16BE(p + 2);
-    if (tl < TLV_HEADER_LEN || tl > mend - p) return fail('EBADLEN', `bad TLV length ${tl}`, p + 2);
     const rule = rules.find((r) => r[0] === t);
     if (rule === undefined) {
       if (t & TLV_OPTIONAL) {
@@ -215,11 +223,10 @@ function decodeEntry(buf: Buffer, off: number, len: number, type: EntryType, fla
   let attrsLen = 0;
   let packed = false;
   while (p < mend) {
-    if (++count > limits.maxTlvs) return fail('ETOOMANY', 'too many TLVs', p);
-    if (mend - p < TLV_HEADER_LEN) return fail('ETRUNCATED', 'TLV header truncated', p);
+    const bad = tlvError(buf, p, mend, ++count, limits);
+    if (bad !== null) return bad;
     const t = buf.readUInt16BE(p);
     const tl = buf.readUInt16BE(p + 2);
-    if (tl < TLV_HEADER_LEN || tl > mend - p) return fail('EBADLEN', `bad TLV length ${tl}`, p + 2);
     const vlen = tl - TLV_HEADER_LEN;
     if (t === Tlv.FAMILY) {
       if (fam >= 0) return fail('EBADTLV', `duplicate TLV 0x${t.toString(16)}`, p);

@@ -15,6 +15,8 @@
  * (Lab), deletes them, removes the temporary directory and restores
  * nf_conntrack_max. It is synchronous and safe to call twice.
  */
+import { raiseConntrackMax } from '../../../src/daemon/sysctl';
+import { isAlive } from '../../../src/lab/shell';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +34,6 @@ import { nodeConf, type NodeConfOptions, type SyncModeName, type SyncTransportNa
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
 export const CTSYNCD = join(ROOT, 'bin', 'ctsyncd');
-const CT_MAX = '/proc/sys/net/netfilter/nf_conntrack_max';
 
 export type NodeName = 'fw1' | 'fw2';
 
@@ -71,7 +72,7 @@ export class DaemonPair {
   readonly fw1: NodeInfo;
   readonly fw2: NodeInfo;
   private readonly tables = new Map<NodeName, KernelTableHandle>();
-  private savedCtMax: { value: string; set: string } | null = null;
+  private restoreCtMax: (() => void) | null = null;
   private cleaned = false;
 
   constructor(readonly opts: PairOptions) {
@@ -120,10 +121,7 @@ export class DaemonPair {
   }
 
   private raiseConntrackMax(want: number): void {
-    const cur = readFileSync(CT_MAX, 'utf8').trim();
-    if (Number(cur) >= want) return;
-    writeFileSync(CT_MAX, String(want));
-    this.savedCtMax = { value: cur, set: String(want) };
+    this.restoreCtMax = raiseConntrackMax(want);
   }
 
   info(n: NodeName): NodeInfo {
@@ -171,7 +169,7 @@ export class DaemonPair {
     const pid = this.pid(n);
     if (pid === null) throw new Error(`${n}: no pid in ${this.info(n).lock}`);
     process.kill(pid, 'SIGKILL');
-    await waitFor(() => !alive(pid), 10_000);
+    await waitFor(() => !isAlive(pid), 10_000);
   }
 
   /** `-k`, then wait until the process has gone. */
@@ -179,7 +177,7 @@ export class DaemonPair {
     const pid = this.pid(n);
     const r = await this.cli(n, ['-k'], 20_000);
     if (r.code !== 0) throw new Error(`${n}: ctsyncd -k exited ${r.code}: ${r.stderr}`);
-    if (pid !== null) await waitFor(() => !alive(pid), 20_000);
+    if (pid !== null) await waitFor(() => !isAlive(pid), 20_000);
   }
 
   /** A request over the control socket; rejects on a control error. */
@@ -317,25 +315,12 @@ export class DaemonPair {
     this.lab.cleanup();
     // CTSYNC_KEEP_LOGS=1 keeps configs and daemon logs for a post-mortem.
     if (!process.env.CTSYNC_KEEP_LOGS) rmSync(this.dir, { recursive: true, force: true });
-    if (this.savedCtMax) {
-      try {
-        // Restore only when nobody changed it since and no other pair (Lab prefix 'rp') still runs.
-        const others = sh('ip netns list', { allowFail: true }).split('\n').some((l) => l.startsWith('rp'));
-        if (!others && readFileSync(CT_MAX, 'utf8').trim() === this.savedCtMax.set) writeFileSync(CT_MAX, this.savedCtMax.value);
-      } catch {
-        /* keep going */
-      }
-      this.savedCtMax = null;
+    if (this.restoreCtMax) {
+      // Restore (only if nobody changed it since) when no other pair (Lab prefix 'rp') still runs.
+      const others = sh('ip netns list', { allowFail: true }).split('\n').some((l) => l.startsWith('rp'));
+      if (!others) this.restoreCtMax();
+      this.restoreCtMax = null;
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
