@@ -112,7 +112,6 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
   let ha: VrrpThread | undefined;
   let vrrpDbus: { stop(): Promise<void> } | undefined;
   let cluster: { stop(): Promise<void> } | undefined;
-  let liveness: LivenessOptions | undefined;
   const daemon = createDaemon({
     config,
     table,
@@ -175,8 +174,8 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
     if (aa !== undefined) cluster = await aa.start();
     await server.listen();
     if (vrrp !== undefined) {
-      liveness = livenessOptions(config.sync);
-      ha = await startHa(vrrp, daemon, clock, logger, {
+      const liveness = livenessOptions(config.sync);
+      const thread = await startHa(vrrp, daemon, clock, logger, {
         heartbeat: runOpts.heartbeat === true,
         ...(liveness !== undefined ? { liveness } : {}),
         logFile,
@@ -186,16 +185,16 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
           void lifecycleRef.stop?.('VRRP thread died');
         },
       });
-    }
-    if (ha !== undefined && vrrp !== undefined && liveness !== undefined) {
-      // status: the peer's liveness probes as the VRRP thread last reported them.
-      const thread = ha;
-      const peer = liveness.peer;
-      const baseStatus = daemon.api.status.bind(daemon.api);
-      daemon.api.status = async () => {
-        const l = thread.liveness();
-        return { ...(await baseStatus()), fastFailover: l === null ? { peer, state: 'unknown' } : { peer, state: l.state, sinceEpochMs: l.sinceEpochMs } };
-      };
+      ha = thread;
+      if (liveness !== undefined) {
+        // status: the peer's liveness probes as the VRRP thread last reported them.
+        const peer = liveness.peer;
+        const baseStatus = daemon.api.status.bind(daemon.api);
+        daemon.api.status = async () => {
+          const l = thread.liveness();
+          return { ...(await baseStatus()), fastFailover: l === null ? { peer, state: 'unknown' } : { peer, state: l.state, sinceEpochMs: l.sinceEpochMs } };
+        };
+      }
     }
     if (runOpts.dbus) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports

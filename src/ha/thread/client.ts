@@ -16,7 +16,7 @@ export interface VrrpThread {
   readonly failed: ReadonlyArray<{ instance: string; code: string; message?: string }>;
   speakers(): VrrpDbusSpeaker[];
   /** Fast failover: the peer's state on the sync link as last reported by the thread; null when off or not heard yet. */
-  liveness(): { peer: string; state: 'alive' | 'silent'; sinceEpochMs: number } | null;
+  liveness(): { state: 'alive' | 'silent'; sinceEpochMs: number } | null;
   /** Graceful stop (priority 0 from masters, addresses removed); resolves when the thread has exited. */
   stop(): Promise<void>;
 }
@@ -70,7 +70,7 @@ export function startVrrpThread(deps: VrrpThreadDeps): Promise<VrrpThread> {
   let exited = false;
   let started = false;
   let stopping = false;
-  let live: { peer: string; state: 'alive' | 'silent'; sinceEpochMs: number } | null = null;
+  let live: { state: 'alive' | 'silent'; sinceEpochMs: number } | null = null;
   const exitedP = new Promise<void>((resolve) => worker.once('exit', () => { exited = true; resolve(); }));
   // Called as they arrive, like the speakers call them in-process: the
   // transitions order them (and the instances of a sync group wait for each other).
@@ -130,7 +130,7 @@ export function startVrrpThread(deps: VrrpThreadDeps): Promise<VrrpThread> {
           runHook(m);
           break;
         case 'liveness':
-          live = { peer: m.peer, state: m.state, sinceEpochMs: Date.now() };
+          live = { state: m.state, sinceEpochMs: Date.now() };
           break;
         case 'stopped':
           break;

@@ -25,7 +25,7 @@ export type FromThread =
   | { t: 'start-failed'; error: string }
   | { t: 'transition'; name: string; from: VrrpState; to: VrrpState }
   | { t: 'hook'; id: number; hook: HookName; name: string }
-  | { t: 'liveness'; peer: string; state: 'alive' | 'silent'; lastProbeAt: number | null }
+  | { t: 'liveness'; state: 'alive' | 'silent'; lastProbeAt: number | null }
   | { t: 'stopped' };
 
 /** Main -> thread. */

@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   rtnl = r as RtnlClient;
   const lo = opts.liveness;
   const liveness = lo === undefined ? undefined : createLiveness({ options: lo, clock, logger, random: Math.random });
-  liveness?.onChange((st) => post({ t: 'liveness', peer: lo?.peer ?? '', state: st.silent ? 'silent' : 'alive', lastProbeAt: st.lastProbeAt }));
+  liveness?.onChange((st) => post({ t: 'liveness', state: st.silent ? 'silent' : 'alive', lastProbeAt: st.lastProbeAt }));
   manager = createVrrpManager({
     config: opts.config,
     clock,
