@@ -202,7 +202,7 @@ function readFastFailover(ctx: Ctx, s: Stmt): FastFailoverConfig | undefined {
   const block = plainBlock(ctx, s, 'Sync');
   if (!block) return undefined;
   const where = 'Sync/FastFailover';
-  const out: FastFailoverConfig = { intervalMs: 20, misses: 3, port: 3782, line: s.line };
+  const out: FastFailoverConfig = { intervalMs: 20, misses: 5, port: 3782, line: s.line };
   for (const o of block) {
     const key = o.name.quoted ? '' : o.name.text;
     if (key === 'Interval') out.intervalMs = uintOpt(ctx, o, where, 5, 1000) ?? out.intervalMs;

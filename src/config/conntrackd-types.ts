@@ -102,7 +102,7 @@ export interface AuthConfig {
 export interface FastFailoverConfig {
   /** ms between probes; default 20. */
   intervalMs: number;
-  /** Probes missed before the peer counts as silent; default 3. */
+  /** Probes missed before the peer counts as silent; default 5. */
   misses: number;
   /** UDP port; default 3782. */
   port: number;

@@ -84,7 +84,7 @@ function authBlock(ctx: InitContext): string[] {
 function fastFailoverBlock(ctx: InitContext): string[] {
   const ms = ctx.cluster.sync.fastFailoverMs;
   if (ms === undefined) return [];
-  return ['\tFastFailover {', `\t\tInterval ${ms}`, '\t\tMisses 3', `\t\tPort ${FAST_FAILOVER_PORT}`, '\t}'];
+  return ['\tFastFailover {', `\t\tInterval ${ms}`, '\t\tMisses 5', `\t\tPort ${FAST_FAILOVER_PORT}`, '\t}'];
 }
 
 /** Addresses whose flows are the firewall's own: loopback, VIPs, sync addresses. */

@@ -103,7 +103,7 @@ export function conntrackdConf(o: ConntrackdOptions): string {
     '    Checksum on',
     '  }',
     ...(o.expectations ? ['  Options {', '    ExpectationSync On', '  }'] : []),
-    ...(o.fastFailover ? ['  FastFailover {', '    Interval 20', '    Misses 3', '  }'] : []),
+    ...(o.fastFailover ? ['  FastFailover {', '    Interval 20', '    Misses 5', '  }'] : []),
     '}',
     'General {',
     '  HashSize 65536',

@@ -33,7 +33,7 @@ const ok = isRoot() && have('nft') && fs.existsSync(path.join(__dirname, '..', '
  * loaded machine the path back after 0.6 s costs up to 1.4 s: bound 1.5 s.
  *
  * Fast failover (probes every 20 ms, 3 missed): detection when the probes have stopped
- * for 60 ms and the master's advert is 20 % overdue, i.e. at most 120 ms after its last
+ * for 100 ms and the master's advert is 50 % overdue, i.e. at most 150 ms after its last
  * advert (measured ~100 ms after the crash, addresses ~10 ms later, stall ~110 ms: the
  * first retransmission already finds the new path). Bound: detection under 250 ms (which
  * the RFC timers cannot do), stall under 400 ms (one retransmission after the first).

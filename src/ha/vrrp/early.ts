@@ -15,7 +15,7 @@ import type { LivenessState } from '../liveness';
 import type { VrrpState } from './machine';
 
 /** An advert counts as overdue this fraction of the master's interval after it was due. */
-export const ADVERT_GRACE = 0.2;
+export const ADVERT_GRACE = 0.5;
 
 /**
  * Adverts heard from the master in this BACKUP period before the fast path is armed: a

@@ -13,10 +13,10 @@ describe('Sync/FastFailover', () => {
     expect(r.config.sync?.fastFailover).toEqual({ intervalMs: 10, misses: 4, port: 4000, line: 8 });
   });
 
-  it('an empty block takes the defaults (20 ms, 3 misses, port 3782)', () => {
+  it('an empty block takes the defaults (20 ms, 5 misses, port 3782)', () => {
     const r = parseConntrackdConf(conf(UDP, ''));
     expect(r.diagnostics).toEqual([]);
-    expect(r.config.sync?.fastFailover).toEqual({ intervalMs: 20, misses: 3, port: 3782, line: 8 });
+    expect(r.config.sync?.fastFailover).toEqual({ intervalMs: 20, misses: 5, port: 3782, line: 8 });
   });
 
   it('absent: no fast failover', () => {

@@ -89,10 +89,10 @@ describe('ctsyncd init', () => {
     const r = await init(['--cluster', 'c.ini', '--out', 'o'], { 'c.ini': ff });
     expect(r.code).toBe(0);
     const conf = r.file('o/conntrackd.conf');
-    expect(conf).toContain('\tFastFailover {\n\t\tInterval 25\n\t\tMisses 3\n\t\tPort 3782\n\t}');
+    expect(conf).toContain('\tFastFailover {\n\t\tInterval 25\n\t\tMisses 5\n\t\tPort 3782\n\t}');
     const parsed = parseConntrackdConf(conf);
     expect(parsed.diagnostics).toEqual([]);
-    expect(parsed.config.sync?.fastFailover).toMatchObject({ intervalMs: 25, misses: 3, port: 3782 });
+    expect(parsed.config.sync?.fastFailover).toMatchObject({ intervalMs: 25, misses: 5, port: 3782 });
     expect(r.file('o/nftables.conf')).toContain('\t\tiifname "eth2" ip saddr 203.0.113.2 udp dport 3782 accept');
     // without it: neither
     const plain = await init(['--cluster', 'cluster.ini', '--out', 'p']);
