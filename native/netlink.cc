@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@ Napi::Function NetlinkSock::Define(Napi::Env env) {
                      {
                          InstanceMethod("send", &NetlinkSock::Send),
                          InstanceMethod("sendOne", &NetlinkSock::SendOne),
+                         InstanceMethod("sendAsync", &NetlinkSock::SendAsync),
                          InstanceMethod("start", &NetlinkSock::Start),
                          InstanceMethod("stop", &NetlinkSock::Stop),
                          InstanceMethod("close", &NetlinkSock::Close),
@@ -159,6 +161,91 @@ Napi::Value NetlinkSock::Send(const Napi::CallbackInfo& info) {
     }
     done += static_cast<size_t>(r);
   }
+  return env.Null();
+}
+
+namespace {
+
+// sendmmsg of the given datagrams to the kernel on a threadpool thread. The
+// worker owns a dup() of the socket (a close() of the original meanwhile cannot
+// make it write to a reused fd) and a reference to the array of Buffers (their
+// memory stays alive and unmoved until the callback). Result on the main
+// thread: cb(null, sent) or cb({code, errno, op: 'send', sent}, sent).
+class SendWorker : public Napi::AsyncWorker {
+ public:
+  SendWorker(Napi::Function cb, int fd, Napi::Array arr, std::vector<iovec> iov)
+      : Napi::AsyncWorker(cb, "ctsock.sendAsync"), fd_(fd), iov_(std::move(iov)), mm_(iov_.size()) {
+    keep_ = Napi::Persistent(arr.As<Napi::Object>());
+    kernel_.nl_family = AF_NETLINK;
+    for (size_t i = 0; i < iov_.size(); i++) {
+      mm_[i] = {};
+      mm_[i].msg_hdr.msg_name = &kernel_;
+      mm_[i].msg_hdr.msg_namelen = sizeof kernel_;
+      mm_[i].msg_hdr.msg_iov = &iov_[i];
+      mm_[i].msg_hdr.msg_iovlen = 1;
+    }
+  }
+  ~SendWorker() override {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  void Execute() override {
+    const size_t n = mm_.size();
+    while (sent_ < n) {
+      unsigned batch = static_cast<unsigned>(std::min<size_t>(n - sent_, UIO_MAXIOV));
+      int r = sendmmsg(fd_, mm_.data() + sent_, batch, 0);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        err_ = errno;
+        return;
+      }
+      sent_ += static_cast<size_t>(r);
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Value e = env.Null();
+    if (err_ != 0) {
+      Napi::Object o = MakeError(env, err_, "send");
+      o.Set("sent", static_cast<double>(sent_));
+      e = o;
+    }
+    keep_.Reset();
+    Callback().Call({e, Napi::Number::New(env, static_cast<double>(sent_))});
+  }
+
+ private:
+  int fd_;
+  std::vector<iovec> iov_;
+  std::vector<mmsghdr> mm_;
+  sockaddr_nl kernel_{};
+  Napi::ObjectReference keep_;
+  size_t sent_ = 0;
+  int err_ = 0;
+};
+
+}  // namespace
+
+// sendAsync(Buffer[], cb): like send(), but sendmmsg runs on the libuv
+// threadpool; returns null (cb will be called) or an error value (cb will not).
+Napi::Value NetlinkSock::SendAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray() || !info[1].IsFunction()) return TypeError(env, "sendAsync(Buffer[], cb)");
+  if (fd_ < 0) return MakeError(env, EBADF, "send");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  const size_t n = arr.Length();
+  std::vector<iovec> iov(n);
+  for (size_t i = 0; i < n; i++) {
+    uint8_t* p;
+    size_t len;
+    if (!GetBytes(arr.Get(i), &p, &len)) return TypeError(env, "sendAsync: not a Buffer");
+    iov[i] = {p, len};
+  }
+  int fd = fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return MakeError(env, errno, "dup");
+  auto* w = new SendWorker(info[1].As<Napi::Function>(), fd, arr, std::move(iov));
+  w->Queue();
   return env.Null();
 }
 

@@ -1,5 +1,7 @@
 // AF_NETLINK socket: batched receive (recvmmsg) driven by uv_poll, batched send
-// (sendmmsg, or one datagram from an iovec).
+// (sendmmsg, or one datagram from an iovec), and sendAsync: the same sendmmsg
+// on a libuv threadpool thread, so that the kernel's work for a netlink write
+// (which runs inside the sender's sendmsg) overlaps JS work on the main thread.
 #pragma once
 
 #include <linux/netlink.h>
@@ -27,6 +29,7 @@ class NetlinkSock : public Napi::ObjectWrap<NetlinkSock> {
 
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value SendOne(const Napi::CallbackInfo& info);
+  Napi::Value SendAsync(const Napi::CallbackInfo& info);
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Stop(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);

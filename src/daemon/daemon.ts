@@ -50,7 +50,7 @@ export interface DaemonDeps {
   version: string;
   /** Called by -k: the owner stops the process. */
   onKill?: () => void;
-  /** Entries per kernel write during a commit (progress granularity). */
+  /** Commit progress is reported about every this many entries (default 25,000). */
   commitChunk?: number;
 }
 
@@ -104,6 +104,31 @@ function linkName(sync: SyncConfig): { proto: string; device: string } {
   if (l === undefined) return { proto: 'UDP', device: '' };
   const proto = l.kind === 'multicast' ? 'multicast' : l.kind.toUpperCase();
   return { proto, device: l.interface ?? '' };
+}
+
+/**
+ * Copy records out of a cache (its records are views that a later change may
+ * reuse, and the sync engine keeps running while a commit waits): one
+ * allocation for all attributes, each record a view into it.
+ */
+export function copyOut(entries: Iterable<[string, CtRecord]>): CtRecord[] {
+  const views: CtRecord[] = [];
+  let bytes = 0;
+  for (const [, r] of entries) {
+    views.push(r);
+    bytes += r.attrs.length;
+  }
+  const all = Buffer.allocUnsafeSlow(bytes);
+  let off = 0;
+  const out: CtRecord[] = new Array<CtRecord>(views.length);
+  for (let i = 0; i < views.length; i++) {
+    const r = views[i] as CtRecord;
+    const n = r.attrs.length;
+    r.attrs.copy(all, off);
+    out[i] = { kind: r.kind, family: r.family, attrs: all.subarray(off, off + n) };
+    off += n;
+  }
+  return out;
 }
 
 /** Delay before the kernel mirror listens again after a commit (ms). */
@@ -229,17 +254,21 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     for (const m of mirrors) m.pause();
     try {
       for (const k of kinds(kind)) {
-        // Copy out: cache records are views that a later change may reuse.
-        const recs: CtRecord[] = [];
-        for (const [, r] of external[k].entries()) recs.push({ kind: r.kind, family: r.family, attrs: Buffer.from(r.attrs) });
-        const chunk = deps.commitChunk ?? 25_000;
-        for (let i = 0; i < recs.length; i += chunk) {
-          const res = await table.create(recs.slice(i, i + chunk));
-          committed += res.ok;
-          failed += res.failed.length;
-          for (const f of res.failed.slice(0, 5)) logger.warn({ code: f.code, msg: f.message }, 'commit: entry refused by the kernel');
-          progress?.({ done: Math.min(i + chunk, recs.length), total: recs.length });
-        }
+        const recs = copyOut(external[k].entries());
+        let reported = 0;
+        const every = deps.commitChunk ?? 25_000;
+        // One batch: the kernel table overlaps its own window writing with the
+        // kernel's insert work, so the commit is not cut into separate calls.
+        const res = await table.create(recs, {
+          onProgress: (done, total) => {
+            if (done - reported < every && done < total) return;
+            reported = done;
+            progress?.({ done, total });
+          },
+        });
+        committed += res.ok;
+        failed += res.failed.length;
+        for (const f of res.failed.slice(0, 5)) logger.warn({ code: f.code, msg: f.message }, 'commit: entry refused by the kernel');
       }
     } finally {
       committing = false;

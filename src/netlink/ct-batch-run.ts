@@ -8,7 +8,7 @@
 import type { BatchFailure, BatchResult } from './table';
 import type { CtRecord } from './types';
 import { NLMSG_ERROR, parseError, type NlMessage } from './nlmsg';
-import { indexOfSeq, planBatch, type BatchEncoder, type DirectEncoder, type WindowLimits } from './ct-batch';
+import { BatchPlanner, indexOfSeq, type BatchEncoder, type BatchWindow, type DirectEncoder, type WindowLimits } from './ct-batch';
 import { directFor, encoderFor, type AttrTransforms, type WriteOp } from './ct-batch-encode';
 
 /** What a batch needs from the command connection. */
@@ -17,8 +17,13 @@ export interface BatchConn {
   nextSeq(): number;
   /** The batch used sequence numbers up to (excluding) n. */
   setSeq(n: number): void;
-  /** Send one datagram; feed replies to onReply until it says 'done'. onOverrun: the socket overran (ENOBUFS). */
-  transact(datagram: Buffer, onReply: (m: NlMessage) => 'more' | 'done', onOverrun: () => void): Promise<void>;
+  /**
+   * Send one datagram; feed replies to onReply until it says 'done'. onOverrun: the socket overran (ENOBUFS).
+   * `overlap`: send off the main thread if the connection can (the caller writes the next window meanwhile).
+   */
+  transact(datagram: Buffer, onReply: (m: NlMessage) => 'more' | 'done', onOverrun: () => void, overlap?: boolean): Promise<void>;
+  /** Whether windows are sent off the main thread (the kernel's work overlaps the writing of the next window). */
+  overlap?: boolean;
   /** Send an extra barrier (NLMSG_NOOP + NLM_F_ACK) with this sequence number. */
   sendBarrier(seq: number): void;
   onBadReply(): void;
@@ -26,51 +31,77 @@ export interface BatchConn {
 
 const ENOBUFS = 105;
 
-/** Send `records` window by window; returns the failures (input indexes). */
-export async function runBatch(conn: BatchConn, records: CtRecord[], encode: BatchEncoder, direct?: DirectEncoder): Promise<BatchFailure[]> {
-  const plan = planBatch(records, encode, conn.nextSeq(), conn.window, direct);
-  conn.setSeq(plan.nextSeq);
-  const failures: BatchFailure[] = [...plan.refused];
-  for (const w of plan.windows) {
-    const failedHere = new Set<number>();
-    const barriers = new Set<number>([w.barrierSeq]);
-    let lost = false;
-    await conn.transact(
-      w.datagram,
-      (m) => {
-        if (m.type !== NLMSG_ERROR) return 'more';
-        const e = parseError(m);
-        if (!e.ok) {
-          conn.onBadReply();
-          return 'more';
-        }
-        const rs = e.value.request.seq;
-        if (barriers.has(rs)) return 'done';
-        const index = indexOfSeq(w, rs);
-        if (index < 0 || e.value.errno === 0) return 'more';
-        failedHere.add(index);
-        const f: BatchFailure = { index, code: e.value.code, errno: e.value.errno };
-        if (e.value.message !== undefined) f.message = e.value.message;
-        failures.push(f);
+/**
+ * Send `records` window by window; returns the failures (input indexes).
+ * One window is in flight at a time; while the kernel works on it (inside the
+ * send, on a threadpool thread when the connection offers `overlap`), the
+ * next window is written here.
+ */
+export async function runBatch(
+  conn: BatchConn,
+  records: CtRecord[],
+  encode: BatchEncoder,
+  direct?: DirectEncoder,
+  onProgress?: (done: number, total: number) => void,
+): Promise<BatchFailure[]> {
+  const planner = new BatchPlanner(records, encode, conn.window, direct);
+  const failures: BatchFailure[] = [];
+  const plan = (): BatchWindow | null => {
+    const w = planner.next(conn.nextSeq());
+    if (w) conn.setSeq(w.barrierSeq);
+    return w;
+  };
+  let w = plan();
+  while (w) {
+    const sent = sendWindow(conn, w, failures);
+    const next = plan();
+    await sent;
+    onProgress?.((w.indices[w.indices.length - 1] ?? -1) + 1, records.length);
+    w = next;
+  }
+  return [...planner.refused, ...failures];
+}
+
+/** One window: send it, collect its failures, resolve at its barrier's ACK. */
+async function sendWindow(conn: BatchConn, w: BatchWindow, failures: BatchFailure[]): Promise<void> {
+  const failedHere = new Set<number>();
+  const barriers = new Set<number>([w.barrierSeq]);
+  let lost = false;
+  await conn.transact(
+    w.datagram,
+    (m) => {
+      if (m.type !== NLMSG_ERROR) return 'more';
+      const e = parseError(m);
+      if (!e.ok) {
+        conn.onBadReply();
         return 'more';
-      },
-      () => {
-        // Replies were dropped; the barrier's ACK may be among them: ask again.
-        lost = true;
-        const b = conn.nextSeq();
-        barriers.add(b);
-        conn.sendBarrier(b);
-      },
-    );
-    if (lost) {
-      for (const index of w.indices) {
-        if (!failedHere.has(index)) {
-          failures.push({ index, code: 'ENOBUFS', errno: ENOBUFS, message: 'reply lost in a socket overrun; state unknown' });
-        }
+      }
+      const rs = e.value.request.seq;
+      if (barriers.has(rs)) return 'done';
+      const index = indexOfSeq(w, rs);
+      if (index < 0 || e.value.errno === 0) return 'more';
+      failedHere.add(index);
+      const f: BatchFailure = { index, code: e.value.code, errno: e.value.errno };
+      if (e.value.message !== undefined) f.message = e.value.message;
+      failures.push(f);
+      return 'more';
+    },
+    () => {
+      // Replies were dropped; the barrier's ACK may be among them: ask again.
+      lost = true;
+      const b = conn.nextSeq();
+      barriers.add(b);
+      conn.sendBarrier(b);
+    },
+    conn.overlap === true,
+  );
+  if (lost) {
+    for (const index of w.indices) {
+      if (!failedHere.has(index)) {
+        failures.push({ index, code: 'ENOBUFS', errno: ENOBUFS, message: 'reply lost in a socket overrun; state unknown' });
       }
     }
   }
-  return failures;
 }
 
 /**
@@ -83,8 +114,9 @@ export async function writeBatch(
   records: CtRecord[],
   t: AttrTransforms,
   forUpdate: AttrTransforms,
+  onProgress?: (done: number, total: number) => void,
 ): Promise<BatchResult> {
-  const failed = await runBatch(conn, records, encoderFor(op, t), directFor(op, t));
+  const failed = await runBatch(conn, records, encoderFor(op, t), directFor(op, t), onProgress);
   const result: BatchResult = { ok: 0, failed };
   if (op === 'create') {
     const existing = failed.filter((f) => f.code === 'EEXIST');

@@ -114,10 +114,102 @@ function guessBytes(records: CtRecord[], from: number, limits: WindowLimits): nu
 }
 
 /**
- * Cut `records` into windows. Sequence numbers count up modulo 2^32. Each
- * request is written into its window's datagram as it is encoded: one
- * allocation per window (grown by doubling when the first guess is short).
+ * Cuts `records` into windows one at a time, so that the caller can write
+ * window k + 1 while the kernel works on window k. Each request is written
+ * into its window's datagram as it is encoded: one allocation per window
+ * (grown by doubling when the first guess is short).
  */
+export class BatchPlanner {
+  /** Records refused before sending (encoder said no), so far. */
+  readonly refused: BatchFailure[] = [];
+  private index = 0;
+  private seq = 0;
+  private buf: Buffer | null = null;
+  private off = 0;
+  private indices: number[] = [];
+  private carry: BatchRequest | null = null;
+
+  constructor(
+    private readonly records: CtRecord[],
+    private readonly encode: BatchEncoder,
+    private readonly limits: WindowLimits = DEFAULT_WINDOW,
+    private readonly direct?: DirectEncoder,
+  ) {}
+
+  /**
+   * The next window, its requests numbered from `firstSeq` up (modulo 2^32)
+   * and its barrier last; null when every record is planned.
+   */
+  next(firstSeq: number): BatchWindow | null {
+    const { records, direct, limits } = this;
+    this.seq = firstSeq >>> 0;
+    for (; this.index < records.length; this.index++) {
+      const index = this.index;
+      const rec = records[index];
+      if (!rec) continue;
+      if (this.indices.length >= limits.maxMessages) return this.close(firstSeq);
+      const carried = this.carry;
+      this.carry = null;
+      const alen = carried ? null : direct ? measure(direct, rec) : null;
+      let size: number;
+      let req: BatchRequest | null = null;
+      if (direct && typeof alen === 'number') size = requestSize(alen);
+      else {
+        const r = carried ?? (typeof alen === 'string' ? alen : this.encode(rec));
+        if (typeof r === 'string') {
+          this.refused.push({ index, code: r, errno: 0, message: 'refused before sending' });
+          continue;
+        }
+        req = r;
+        size = requestSize(r.attrs.length);
+      }
+      if (this.indices.length > 0 && this.off + size + BARRIER_LEN > limits.maxBytes) {
+        // This record opens the next window; an encoded request is kept, not encoded twice
+        // (a direct write is measured again: the writer's scratch state is per measure).
+        this.carry = req;
+        return this.close(firstSeq);
+      }
+      const b = this.room(size, index);
+      if (req) this.off = writeRequest(b, this.off, req.type, req.flags | NLM_F_REQUEST, this.seq, req.family, req.attrs);
+      else if (direct && typeof alen === 'number') {
+        const end = direct.write(rec, b, this.off + REQ_HDRLEN);
+        putRequestHead(b, this.off, REQ_HDRLEN + alen, direct.type, direct.flags | NLM_F_REQUEST, this.seq, rec.family);
+        if (end < this.off + size) b.fill(0, end, this.off + size);
+        this.off += size;
+      }
+      this.indices.push(index);
+      this.seq = nextSeqOf(this.seq);
+    }
+    return this.close(firstSeq);
+  }
+
+  private close(firstSeq: number): BatchWindow | null {
+    const buf = this.buf;
+    if (!buf || this.indices.length === 0) return null;
+    const seq = this.seq;
+    writeHeader(buf, this.off, { len: BARRIER_LEN, type: NLMSG_NOOP, flags: NLM_F_REQUEST | NLM_F_ACK, seq, pid: 0 });
+    const w: BatchWindow = { datagram: buf.subarray(0, this.off + BARRIER_LEN), firstSeq: firstSeq >>> 0, indices: this.indices, barrierSeq: seq };
+    this.buf = null;
+    this.off = 0;
+    this.indices = [];
+    return w;
+  }
+
+  /** The current window's datagram with room for one more request of `size` bytes. */
+  private room(size: number, from: number): Buffer {
+    const need = this.off + size + BARRIER_LEN;
+    if (!this.buf) {
+      this.buf = Buffer.allocUnsafe(Math.max(need, guessBytes(this.records, from, this.limits)));
+    } else if (need > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, Math.min(this.limits.maxBytes, this.buf.length * 2)));
+      this.buf.copy(grown, 0, 0, this.off);
+      this.buf = grown;
+    }
+    return this.buf;
+  }
+}
+
+/** Cut `records` into windows, all at once (see BatchPlanner). */
 export function planBatch(
   records: CtRecord[],
   encode: BatchEncoder,
@@ -125,64 +217,14 @@ export function planBatch(
   limits: WindowLimits = DEFAULT_WINDOW,
   direct?: DirectEncoder,
 ): BatchPlan {
-  const refused: BatchFailure[] = [];
+  const planner = new BatchPlanner(records, encode, limits, direct);
   const windows: BatchWindow[] = [];
   let seq = firstSeq >>> 0;
-  let buf: Buffer | null = null;
-  let off = 0;
-  let first = seq;
-  let indices: number[] = [];
-
-  const close = (): void => {
-    if (!buf || indices.length === 0) return;
-    writeHeader(buf, off, { len: BARRIER_LEN, type: NLMSG_NOOP, flags: NLM_F_REQUEST | NLM_F_ACK, seq, pid: 0 });
-    windows.push({ datagram: buf.subarray(0, off + BARRIER_LEN), firstSeq: first, indices, barrierSeq: seq });
-    seq = nextSeqOf(seq);
-    buf = null;
-    off = 0;
-    indices = [];
-  };
-
-  /** A window with room for one more request of `size` bytes; cuts the current one at the limits. */
-  const room = (size: number, from: number): Buffer => {
-    if (indices.length > 0 && (indices.length >= limits.maxMessages || off + size + BARRIER_LEN > limits.maxBytes)) close();
-    const need = off + size + BARRIER_LEN;
-    if (!buf) {
-      first = seq;
-      buf = Buffer.allocUnsafe(Math.max(need, guessBytes(records, from, limits)));
-    } else if (need > buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, Math.min(limits.maxBytes, buf.length * 2)));
-      buf.copy(grown, 0, 0, off);
-      buf = grown;
-    }
-    return buf;
-  };
-
-  for (let index = 0; index < records.length; index++) {
-    const rec = records[index];
-    if (!rec) continue;
-    const alen = direct ? measure(direct, rec) : null;
-    if (direct && typeof alen === 'number') {
-      const size = requestSize(alen);
-      const b = room(size, index);
-      const end = direct.write(rec, b, off + REQ_HDRLEN);
-      putRequestHead(b, off, REQ_HDRLEN + alen, direct.type, direct.flags | NLM_F_REQUEST, seq, rec.family);
-      if (end < off + size) b.fill(0, end, off + size);
-      off += size;
-    } else {
-      const req = typeof alen === 'string' ? alen : encode(rec);
-      if (typeof req === 'string') {
-        refused.push({ index, code: req, errno: 0, message: 'refused before sending' });
-        continue;
-      }
-      const b = room(requestSize(req.attrs.length), index);
-      off = writeRequest(b, off, req.type, req.flags | NLM_F_REQUEST, seq, req.family, req.attrs);
-    }
-    indices.push(index);
-    seq = nextSeqOf(seq);
+  for (let w = planner.next(seq); w; w = planner.next(seq)) {
+    windows.push(w);
+    seq = nextSeqOf(w.barrierSeq);
   }
-  close();
-  return { windows, refused, nextSeq: seq };
+  return { windows, refused: planner.refused, nextSeq: seq };
 }
 
 /** DirectEncoder.measure; a throw is a refusal (EINVAL), as for the Buffer encoders. */

@@ -65,6 +65,12 @@ export interface KernelTableOptions {
   /** Default receive buffer of event subscriptions. Default 16 MiB. */
   eventRcvbuf?: number;
   /** Requests per datagram and datagram size of batched writes. */
+  /**
+   * Send batch windows from a libuv threadpool thread, so that the kernel's
+   * insert work (done inside sendmsg) overlaps the writing of the next window
+   * on the main thread. Default true; needs the addon's sendAsync.
+   */
+  overlapWrites?: boolean;
   window?: Partial<WindowLimits>;
   /** Per-operation timeout, ms (a lost reply never hangs a caller). Default 60 s. */
   timeoutMs?: number;
@@ -200,7 +206,7 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
   }
 
   /** Send `datagram` and feed replies to onReply until it says done. */
-  function transact(datagram: Buffer, onReply: OnReply, onOverrun: () => void = () => {}): Promise<void> {
+  function transact(datagram: Buffer, onReply: OnReply, onOverrun: () => void = () => {}, overlap = false): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const s = command();
       if (s instanceof TableError) return reject(s);
@@ -214,8 +220,16 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
       };
       const op: InFlight = { onReply, onOverrun, finish };
       current = op;
+      const failed = (e: SockError): void => finish(new TableError(e.code, `send: ${e.code}`, e.errno));
+      if (overlap && s.sendAsync) {
+        const e = s.sendAsync([datagram], (err) => {
+          if (err) failed(err);
+        });
+        if (e) failed(e);
+        return;
+      }
       const e = s.send([datagram]);
-      if (e) finish(new TableError(e.code, `send: ${e.code}`, e.errno));
+      if (e) failed(e);
     });
   }
 
@@ -287,6 +301,7 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
 
   const batchConn: BatchConn = {
     window,
+    overlap: opts.overlapWrites ?? true,
     nextSeq,
     setSeq: (n) => {
       seq = n;
@@ -301,7 +316,7 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
   };
 
   function write(op: WriteOp, records: CtRecord[], wo: WriteOptions = {}): Promise<BatchResult> {
-    return serial(() => writeBatch(batchConn, op, records, wo.prepared === true ? PREPARED : tf(), tf()));
+    return serial(() => writeBatch(batchConn, op, records, wo.prepared === true ? PREPARED : tf(), tf(), wo.onProgress));
   }
 
   function flush(kind: CtKind): Promise<void> {

@@ -20,6 +20,7 @@ import type {
   EventOptions,
   EventSubscription,
   KernelTable,
+  WriteOptions,
 } from './table';
 import { tupleKey } from './ct/key';
 
@@ -118,7 +119,7 @@ export class MemoryTable implements KernelTable {
     };
   }
 
-  create(records: CtRecord[]): Promise<BatchResult> {
+  create(records: CtRecord[], wo: WriteOptions = {}): Promise<BatchResult> {
     const failed: BatchFailure[] = [];
     let existed = 0;
     records.forEach((rec, index) => {
@@ -140,6 +141,7 @@ export class MemoryTable implements KernelTable {
     });
     const r: BatchResult = { ok: records.length - failed.length, failed };
     if (existed > 0) r.existed = existed;
+    wo.onProgress?.(records.length, records.length);
     return Promise.resolve(r);
   }
 

@@ -45,6 +45,7 @@ interface AddonNetlink {
   readonly portId: number;
   send(msgs: Buffer[]): SockError | null;
   sendOne(parts: Buffer[]): SockError | null;
+  sendAsync(msgs: Buffer[], cb: (err: SockError | null, sent: number) => void): SockError | null;
   start(onData: (buf: Buffer, lens: Uint32Array) => void, onError: (e: SockError) => void): SockError | null;
   stop(): void;
   close(): void;
@@ -121,6 +122,7 @@ function wrapNetlink(s: AddonNetlink): NetlinkSocket {
     portId: s.portId,
     send: (msgs) => s.send(msgs),
     sendOne: (parts) => s.sendOne(parts),
+    sendAsync: (msgs, cb) => s.sendAsync(msgs, cb),
     start(onData, onError) {
       const err = s.start(
         (buf, lens) => {

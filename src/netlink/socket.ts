@@ -83,6 +83,14 @@ export interface NetlinkSocket {
    */
   sendOne(parts: Buffer[]): SockError | null;
   /**
+   * send() on a libuv threadpool thread: the kernel's work for a netlink write
+   * runs inside the sender's sendmsg, so this lets it overlap JS on the main
+   * thread. The Buffers must not change until `cb` runs. Returns null (cb will
+   * run, on the main thread, with null or the error and how many went out) or
+   * an error value (cb will not run). Optional: fakes may leave it out.
+   */
+  sendAsync?(msgs: Buffer[], cb: (err: SockError | null, sent: number) => void): SockError | null;
+  /**
    * Start polling. The handler receives every datagram read in one wakeup
    * (read in a batch until EAGAIN or the cap), as views into one Buffer, or an
    * error value (e.g. ENOBUFS). Reading continues after an error. Calling

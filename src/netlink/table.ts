@@ -74,6 +74,12 @@ export interface WriteOptions {
    * are. Moves the preparation off the commit path.
    */
   prepared?: boolean;
+  /**
+   * Called as the write advances: how many of the records have been written
+   * (their window acknowledged by the kernel) and how many there are. For a
+   * progress display; the kernel table calls it once per window.
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface KernelTable {

@@ -93,6 +93,32 @@ describe.skipIf(!built)('native addon', () => {
     expect(seqs).toEqual([11, 12, 13]);
   });
 
+  it('sendAsync sends from the threadpool and calls back on the main thread; errors are values', async () => {
+    const s = route();
+    const seqs: number[] = [];
+    s.start(
+      (dgrams) => dgrams.forEach((d) => seqs.push(d.readUInt32LE(8))),
+      () => undefined,
+    );
+    const done: Array<[SockError | null, number]> = [];
+    expect(s.sendAsync?.([getLink(21, 1), getLink(22, 1)], (e, sent) => done.push([e, sent]))).toBeNull();
+    await waitFor(() => done.length === 1 && seqs.length === 2, 5000);
+    expect(done).toEqual([[null, 2]]);
+    expect(seqs).toEqual([21, 22]);
+    // The kernel refuses an empty datagram: reported through the callback, with how many went out.
+    expect(s.sendAsync?.([getLink(23, 1), Buffer.alloc(0)], (e, sent) => done.push([e, sent]))).toBeNull();
+    await waitFor(() => done.length === 2, 5000);
+    expect(done[1]).toEqual([{ code: 'ENODATA', errno: 61, op: 'send', sent: 1 }, 1]);
+    expect(() => s.sendAsync?.(['x' as unknown as Buffer], () => undefined)).toThrow(TypeError); // misuse
+    // Closing while a send is queued is safe: the worker owns a duplicate of the fd.
+    let late: SockError | null | undefined;
+    expect(s.sendAsync?.([getLink(24, 1)], (e) => (late = e))).toBeNull();
+    s.close();
+    await waitFor(() => late !== undefined, 5000);
+    expect(late).toBeNull();
+    expect(s.sendAsync?.([getLink(25, 1)], () => undefined)).toEqual({ code: 'EBADF', errno: 9, op: 'send' });
+  });
+
   it('a throwing data handler is reported as EHANDLER and reading continues', async () => {
     const s = route();
     const errs: SockError[] = [];
