@@ -14,7 +14,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { raiseConntrackMax } from '../daemon/sysctl';
+import { raiseConntrackLimits } from '../daemon/sysctl';
 
 export const SYNC_IF = 'sync0';
 export const SYNC_ADDR = ['198.19.255.1', '198.19.255.2'] as const;
@@ -63,9 +63,9 @@ export class ReplicationLab {
     }
   }
 
-  /** Raise the global conntrack limit to at least n (restored by cleanup). */
+  /** Raise the global conntrack limit and hash buckets to at least n (restored by cleanup). */
   raiseConntrackMax(n: number): void {
-    this.restoreMax.push(raiseConntrackMax(n));
+    this.restoreMax.push(raiseConntrackLimits(n));
   }
 
   file(name: string, text: string): string {

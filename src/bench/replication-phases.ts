@@ -243,7 +243,9 @@ export async function runPair(impl: Implementation, o: PairOptions): Promise<Pai
   o.onLab?.(lab);
   const tables: KernelTableHandle[] = [];
   try {
-    lab.raiseConntrackMax(Math.max(o.n + (o.n >> 2), 262_144));
+    // One kernel holds both nodes' tables (2n entries at the commit): limit and hash
+    // buckets sized for that, as each firewall's administrator would size its own.
+    lab.raiseConntrackMax(Math.max(2 * o.n + (o.n >> 1), 262_144));
     lab.build();
     const [ns1, ns2] = lab.fw;
     const conf = o.conf ?? DEFAULT_PAIR_CONF;

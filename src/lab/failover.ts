@@ -4,7 +4,7 @@
  * master, crash it (SIGKILL of its daemons and its links down), observe,
  * and return what happened. Always tears everything down.
  */
-import { raiseConntrackMax } from '../daemon/sysctl';
+import { raiseConntrackLimits } from '../daemon/sysctl';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLab, LAB_NET, type Lab } from './topology';
@@ -84,8 +84,9 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
   const ftpOpts: FtpScenario | null = o.ftp === true ? {} : o.ftp ? o.ftp : null;
   const ftpHelper = o.ftpHelper === true || ftpOpts !== null;
   // nf_conntrack_max is one value for every namespace: fw1 holds the background
-  // flows plus the streams, fw2 the same after its commit. Raised for the run, restored after.
-  const restoreMax = raiseConntrackMax((o.flows ?? 0) + 100_000);
+  // flows plus the streams, fw2 the same after its commit. Raised for the run (with
+  // the hash buckets, as an administrator sizes them), restored after.
+  const restoreMax = raiseConntrackLimits((o.flows ?? 0) + 100_000);
   try {
     lab = createLab({ prefix: o.prefix, seq: o.seq ?? 0, ftpHelper });
     log.info({ variant: o.variant, tag: lab.tag }, 'lab built');

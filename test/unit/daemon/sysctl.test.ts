@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ensureConntrackEvents, NF_CONNTRACK_MAX, raiseConntrackMax, type SysctlIo } from '../../../src/daemon/sysctl';
+import {
+  ensureConntrackEvents,
+  NF_CONNTRACK_BUCKETS,
+  NF_CONNTRACK_MAX,
+  raiseConntrackBuckets,
+  raiseConntrackLimits,
+  raiseConntrackMax,
+  type SysctlIo,
+} from '../../../src/daemon/sysctl';
 import { silentLogger } from '../../../src/util/log';
 
 function io(initial: string | null, writable = true): SysctlIo & { value: string | null } {
@@ -54,5 +62,23 @@ describe('raiseConntrackMax', () => {
     m.set(NF_CONNTRACK_MAX, '7000');
     r();
     expect(m.get(NF_CONNTRACK_MAX)).toBe('7000');
+  });
+});
+
+describe('raiseConntrackLimits', () => {
+  it('raises the limit and the hash buckets together and restores both', () => {
+    const m = new Map([
+      [NF_CONNTRACK_MAX, '262144'],
+      [NF_CONNTRACK_BUCKETS, '65536'],
+    ]);
+    const io = { read: (p: string) => m.get(p) ?? null, write: (p: string, x: string) => (m.set(p, x), true) };
+    const restore = raiseConntrackLimits(500_000, io);
+    expect([m.get(NF_CONNTRACK_MAX), m.get(NF_CONNTRACK_BUCKETS)]).toEqual(['500000', '500000']);
+    restore();
+    expect([m.get(NF_CONNTRACK_MAX), m.get(NF_CONNTRACK_BUCKETS)]).toEqual(['262144', '65536']);
+    // Already large enough: nothing written, nothing restored.
+    m.set(NF_CONNTRACK_BUCKETS, '1048576');
+    raiseConntrackBuckets(500_000, io)();
+    expect(m.get(NF_CONNTRACK_BUCKETS)).toBe('1048576');
   });
 });
