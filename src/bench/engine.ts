@@ -246,7 +246,8 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<BenchR
       return rows;
     }
     const cd = await conntrackdCommit(lab, n, reps);
-    const tz = table(lab.netns('z'));
+    const nsZ = lab.netns('z');
+    const tz = table(nsZ);
     try {
       // Both as at a failover (the peer gone). conntrackd keeps its own event socket open
       // while it commits (measured so, above); ctsyncd leaves its event groups for the
@@ -260,7 +261,7 @@ export async function runKernelBench(o: KernelBenchOptions = {}): Promise<BenchR
       const onReceipt = await timed(reps, flush, async () => expectAll('commit', n, await tz.create(prepared, { prepared: true })));
       const count2 = await tz.count('ct');
       // The same without the overlap: every window sent from the main thread, the next written only after it.
-      const serialTable = table(lab.netns('z'), false);
+      const serialTable = table(nsZ, false);
       const serial = await timed(reps, flush, async () => expectAll('commit', n, await serialTable.create(cd.records)));
       serialTable.close();
       const sub = tz.subscribe({ kinds: ['ct'], rcvbuf: 1 << 20 }, { onEvents: () => {}, onOverrun: () => {} });
