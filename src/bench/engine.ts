@@ -138,8 +138,11 @@ export async function conntrackdCommit(lab: BenchLab, n: number, reps: number): 
       committed = (await ty.dump('ct')).length;
     }
     const records = await tx.dump('ct');
-    // ctsync's commits run next on this kernel: no conntrackd listener may remain.
+    // ctsync's commits run next on this kernel: no conntrackd listener may remain,
+    // and the kernel holds what it held at conntrackd's commits (x's table; y's
+    // committed copy would lengthen the shared hash chains for ctsync only).
     await stopProc(procs[1]);
+    await ty.flush('ct');
     return { commitMs, committed, records };
   } finally {
     tx.close();
