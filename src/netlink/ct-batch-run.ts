@@ -30,6 +30,8 @@ export interface BatchConn {
 }
 
 const ENOBUFS = 105;
+/** Requests in the first window when windows overlap the kernel's work. */
+const FIRST_WINDOW = 512;
 
 /**
  * Send `records` window by window; returns the failures (input indexes).
@@ -46,8 +48,11 @@ export async function runBatch(
 ): Promise<BatchFailure[]> {
   const planner = new BatchPlanner(records, encode, conn.window, direct);
   const failures: BatchFailure[] = [];
+  // With overlap, the kernel idles until the first window is written: keep that one short.
+  let cap = conn.overlap === true ? FIRST_WINDOW : conn.window.maxMessages;
   const plan = (): BatchWindow | null => {
-    const w = planner.next(conn.nextSeq());
+    const w = planner.next(conn.nextSeq(), cap);
+    cap = conn.window.maxMessages;
     if (w) conn.setSeq(w.barrierSeq);
     return w;
   };

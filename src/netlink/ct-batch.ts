@@ -138,16 +138,18 @@ export class BatchPlanner {
 
   /**
    * The next window, its requests numbered from `firstSeq` up (modulo 2^32)
-   * and its barrier last; null when every record is planned.
+   * and its barrier last; null when every record is planned. `maxMessages`
+   * can make this window smaller than the limits allow.
    */
-  next(firstSeq: number): BatchWindow | null {
+  next(firstSeq: number, maxMessages = this.limits.maxMessages): BatchWindow | null {
     const { records, direct, limits } = this;
+    const cap = Math.max(1, Math.min(maxMessages, limits.maxMessages));
     this.seq = firstSeq >>> 0;
     for (; this.index < records.length; this.index++) {
       const index = this.index;
       const rec = records[index];
       if (!rec) continue;
-      if (this.indices.length >= limits.maxMessages) return this.close(firstSeq);
+      if (this.indices.length >= cap) return this.close(firstSeq);
       const carried = this.carry;
       this.carry = null;
       const alen = carried ? null : direct ? measure(direct, rec) : null;

@@ -116,6 +116,17 @@ describe('runBatch', () => {
     ]);
   });
 
+  it('keeps the first window short when windows overlap the kernel (it idles until that one is written)', async () => {
+    for (const overlap of [true, false]) {
+      const f = fakeConn(() => 0);
+      f.conn.window = { maxMessages: 1000, maxBytes: 1 << 20 };
+      f.conn.overlap = overlap;
+      const recs = Array.from({ length: 1500 }, () => records(1)[0]!);
+      expect(await runBatch(f.conn, recs, encode)).toEqual([]);
+      expect(f.sent.map((d) => seqsOf(d).length - 1)).toEqual(overlap ? [512, 988] : [1000, 500]);
+    }
+  });
+
   it('keeps refusals of the encoder and marks an overrun window unknown', async () => {
     const f = fakeConn(() => 0, 1);
     const failed = await runBatch(f.conn, records(14), encode);
