@@ -11,7 +11,7 @@ import type { Cache } from '../cache/types';
 import type { ConntrackdConfig, SyncConfig } from '../config/conntrackd-types';
 import { decodeExpectation } from '../netlink/ct/expect';
 import { tupleKey } from '../netlink/ct/key';
-import { peekFlow } from '../netlink/ct/peek';
+import { createFlowPeeker } from '../netlink/ct/peek';
 import { sameFlow } from '../netlink/ct/same';
 import { CT_SYNC_DROP } from '../netlink/ct/sync-attrs';
 import { writeThrough, type WriteThroughCache, type WriteThroughStats } from '../cache/write-through';
@@ -156,8 +156,9 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   const writers = inKernel ? [external.ct, external.expect].map((c) => c as WriteThroughCache) : [];
   const filter: CompiledFilter = compileFilter(filterSpec(config));
   const keyOf = (rec: CtRecord): string | null => tupleKey(rec);
+  const peek = createFlowPeeker();
   const acceptCt = (rec: CtRecord): boolean => {
-    const s = peekFlow(rec);
+    const s = peek(rec);
     return s !== null && filter(s);
   };
   const expectSync = sync.expectationSync;

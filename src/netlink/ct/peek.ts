@@ -5,7 +5,7 @@
 import type { CtRecord, Family } from '../types';
 import { CTA, CTA_PROTOINFO, CTA_PROTOINFO_TCP } from './consts';
 import { formatIP } from './ip';
-import { readTuple, scanAttrs, type RawTuple } from './tuple-raw';
+import { emptyRawTuple, readTupleInto, scanAttrs, type RawTuple } from './tuple-raw';
 
 /** Where the addresses are in the record's bytes, for matching them without text (src/cache/filter.ts). */
 export interface RawAddresses {
@@ -36,94 +36,102 @@ export interface FlowSummary {
   zone?: number;
 }
 
-/** Null for expectations and malformed records (no usable orig tuple). */
+/**
+ * Null for expectations and malformed records (no usable orig tuple). The
+ * summary is the caller's to keep; a hot path that only looks at it should
+ * use createFlowPeeker (no allocation per record).
+ */
 export function peekFlow(rec: CtRecord): FlowSummary | null {
-  if (rec.kind !== 'ct') return null;
-  const buf = rec.attrs;
-  let origOff = -1;
-  let origLen = 0;
-  let replyOff = -1;
-  let replyLen = 0;
-  let status: number | undefined;
-  let mark: number | undefined;
-  let zone: number | undefined;
-  let tcpState: number | undefined;
-  // A plain loop over the top-level attributes (no callback per attribute).
-  let ok = true;
-  let p = 0;
-  const end = buf.length;
-  while (p < end) {
-    if (end - p < 4) {
-      ok = false;
-      break;
-    }
-    const alen = (buf[p] as number) | ((buf[p + 1] as number) << 8);
-    if (alen < 4 || p + alen > end) {
-      ok = false;
-      break;
-    }
-    const type = ((buf[p + 2] as number) | ((buf[p + 3] as number) << 8)) & 0x3fff;
-    const off = p + 4;
-    const len = alen - 4;
-    switch (type) {
-      case CTA.TUPLE_ORIG:
-        origOff = off;
-        origLen = len;
-        break;
-      case CTA.TUPLE_REPLY:
-        replyOff = off;
-        replyLen = len;
-        break;
-      case CTA.STATUS:
-        if (len === 4) status = buf.readUInt32BE(off);
-        break;
-      case CTA.MARK:
-        if (len === 4) mark = buf.readUInt32BE(off);
-        break;
-      case CTA.ZONE:
-        if (len === 2) zone = buf.readUInt16BE(off);
-        break;
-      case CTA.PROTOINFO:
-        tcpState = readTcpState(buf, off, len);
-        break;
-    }
-    p += (alen + 3) & ~3;
-  }
-  if (!ok || origOff < 0) return null;
-  const o = readTuple(buf, origOff, origOff + origLen);
-  if (!o) return null;
-  const r = replyOff >= 0 ? readTuple(buf, replyOff, replyOff + replyLen) : null;
-  const s: FlowSummary = new PeekedFlow(rec.family, o.proto, buf, o, r);
-  if (o.sport !== undefined) s.sport = o.sport;
-  if (o.dport !== undefined) s.dport = o.dport;
-  if (tcpState !== undefined) s.tcpState = tcpState;
-  if (status !== undefined) s.status = status;
-  if (mark !== undefined) s.mark = mark;
-  if (zone !== undefined) s.zone = zone;
-  else if (o.zone !== undefined) s.zone = o.zone;
-  return s;
+  const f = new PeekedFlow();
+  return f.read(rec) ? f : null;
 }
 
-/** A summary whose address texts are formatted only when read (filters use `raw`). */
-class PeekedFlow implements FlowSummary {
-  readonly raw: RawAddresses;
-  sport?: number;
-  dport?: number;
-  tcpState?: number;
-  status?: number;
-  mark?: number;
-  zone?: number;
+/**
+ * peekFlow for hot paths (the mirror's filter runs it on every event): the
+ * returned summary is one object reused by every call, valid until the next
+ * call on this peeker. Keep nothing from it.
+ */
+export function createFlowPeeker(): (rec: CtRecord) => FlowSummary | null {
+  const flow = new PeekedFlow();
+  return (rec) => (flow.read(rec) ? flow : null);
+}
 
-  constructor(
-    readonly family: Family,
-    readonly proto: number,
-    private readonly buf: Buffer,
-    private readonly o: RawTuple,
-    private readonly r: RawTuple | null,
-  ) {
-    this.raw = r
-      ? { buf, src: o.srcOff, srcLen: o.addrLen, realDst: r.srcOff, realDstLen: r.addrLen }
-      : { buf, src: o.srcOff, srcLen: o.addrLen, realDst: o.dstOff, realDstLen: o.addrLen };
+/** A summary whose address texts are formatted only when read (filters use `raw`). Reusable: read() resets it. */
+class PeekedFlow implements FlowSummary {
+  family: Family = 2;
+  proto = -1;
+  readonly raw: RawAddresses = { buf: EMPTY, src: 0, srcLen: 0, realDst: 0, realDstLen: 0 };
+  sport: number | undefined = undefined;
+  dport: number | undefined = undefined;
+  tcpState: number | undefined = undefined;
+  status: number | undefined = undefined;
+  mark: number | undefined = undefined;
+  zone: number | undefined = undefined;
+  private buf: Buffer = EMPTY;
+  private readonly o: RawTuple = emptyRawTuple();
+  private readonly r: RawTuple = emptyRawTuple();
+  private hasReply = false;
+
+  /** Read `rec` into this summary; false for expectations and malformed records. */
+  read(rec: CtRecord): boolean {
+    if (rec.kind !== 'ct') return false;
+    const buf = rec.attrs;
+    let origOff = -1;
+    let origLen = 0;
+    let replyOff = -1;
+    let replyLen = 0;
+    this.status = this.mark = this.zone = this.tcpState = undefined;
+    // A plain loop over the top-level attributes (no callback per attribute).
+    let p = 0;
+    const end = buf.length;
+    while (p < end) {
+      if (end - p < 4) return false;
+      const alen = (buf[p] as number) | ((buf[p + 1] as number) << 8);
+      if (alen < 4 || p + alen > end) return false;
+      const type = ((buf[p + 2] as number) | ((buf[p + 3] as number) << 8)) & 0x3fff;
+      const off = p + 4;
+      const len = alen - 4;
+      switch (type) {
+        case CTA.TUPLE_ORIG:
+          origOff = off;
+          origLen = len;
+          break;
+        case CTA.TUPLE_REPLY:
+          replyOff = off;
+          replyLen = len;
+          break;
+        case CTA.STATUS:
+          if (len === 4) this.status = buf.readUInt32BE(off);
+          break;
+        case CTA.MARK:
+          if (len === 4) this.mark = buf.readUInt32BE(off);
+          break;
+        case CTA.ZONE:
+          if (len === 2) this.zone = buf.readUInt16BE(off);
+          break;
+        case CTA.PROTOINFO:
+          this.tcpState = readTcpState(buf, off, len);
+          break;
+      }
+      p += (alen + 3) & ~3;
+    }
+    const o = this.o;
+    const r = this.r;
+    if (origOff < 0 || !readTupleInto(buf, origOff, origOff + origLen, o)) return false;
+    this.hasReply = replyOff >= 0 && readTupleInto(buf, replyOff, replyOff + replyLen, r);
+    this.buf = buf;
+    this.family = rec.family;
+    this.proto = o.proto;
+    this.sport = o.sport;
+    this.dport = o.dport;
+    if (this.zone === undefined) this.zone = o.zone;
+    const raw = this.raw;
+    raw.buf = buf;
+    raw.src = o.srcOff;
+    raw.srcLen = o.addrLen;
+    raw.realDst = this.hasReply ? r.srcOff : o.dstOff;
+    raw.realDstLen = this.hasReply ? r.addrLen : o.addrLen;
+    return true;
   }
 
   get src(): string {
@@ -135,11 +143,11 @@ class PeekedFlow implements FlowSummary {
   }
 
   get replySrc(): string {
-    return this.r ? formatIP(this.buf, this.r.srcOff, this.r.addrLen) : this.dst;
+    return this.hasReply ? formatIP(this.buf, this.r.srcOff, this.r.addrLen) : this.dst;
   }
 
   get replyDst(): string {
-    return this.r ? formatIP(this.buf, this.r.dstOff, this.r.addrLen) : this.src;
+    return this.hasReply ? formatIP(this.buf, this.r.dstOff, this.r.addrLen) : this.src;
   }
 
   /** Plain object with the texts (for logs, JSON and deep equality in tests). */
@@ -154,6 +162,8 @@ class PeekedFlow implements FlowSummary {
     return out;
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function readTcpState(buf: Buffer, off: number, len: number): number | undefined {
   let state: number | undefined;

@@ -44,14 +44,32 @@ export function scanAttrs(buf: Buffer, start: number, end: number, fn: (type: nu
 
 /** Read a tuple nest (CTA_TUPLE_* payload). Null when malformed or incomplete. */
 export function readTuple(buf: Buffer, start: number, end: number): RawTuple | null {
+  const t = emptyRawTuple();
+  return readTupleInto(buf, start, end, t) ? t : null;
+}
+
+/** A RawTuple with every field present (absent = -1 / undefined), for reuse with readTupleInto. */
+export function emptyRawTuple(): RawTuple {
+  return { srcOff: -1, dstOff: -1, addrLen: 0, proto: -1, sport: undefined, dport: undefined, icmpId: undefined, icmpType: undefined, icmpCode: undefined, zone: undefined };
+}
+
+/**
+ * readTuple into `t` (every field reset first): no allocation. False when
+ * malformed or incomplete (`t` then holds what was read so far).
+ */
+export function readTupleInto(buf: Buffer, start: number, end: number, t: RawTuple): boolean {
   // Plain loops (no callbacks): this runs for every event through the filter.
-  const t: RawTuple = { srcOff: -1, dstOff: -1, addrLen: 0, proto: -1 };
+  t.srcOff = -1;
+  t.dstOff = -1;
+  t.addrLen = 0;
+  t.proto = -1;
+  t.sport = t.dport = t.icmpId = t.icmpType = t.icmpCode = t.zone = undefined;
   const stop = Math.min(end, buf.length);
   let off = start;
   while (off < stop) {
-    if (stop - off < NLA_HDRLEN) return null;
+    if (stop - off < NLA_HDRLEN) return false;
     const len = le16(buf, off);
-    if (len < NLA_HDRLEN || off + len > stop) return null;
+    if (len < NLA_HDRLEN || off + len > stop) return false;
     const type = le16(buf, off + 2) & NLA_TYPE_MASK;
     const p = off + NLA_HDRLEN;
     const plen = len - NLA_HDRLEN;
@@ -59,9 +77,9 @@ export function readTuple(buf: Buffer, start: number, end: number): RawTuple | n
       const inEnd = p + plen;
       let o = p;
       while (o < inEnd) {
-        if (inEnd - o < NLA_HDRLEN) return null;
+        if (inEnd - o < NLA_HDRLEN) return false;
         const l = le16(buf, o);
-        if (l < NLA_HDRLEN || o + l > inEnd) return null;
+        if (l < NLA_HDRLEN || o + l > inEnd) return false;
         const it = le16(buf, o + 2) & NLA_TYPE_MASK;
         if (type === CTA_TUPLE.IP) readIp(t, it, o + NLA_HDRLEN, l - NLA_HDRLEN);
         else readProto(buf, t, it, o + NLA_HDRLEN, l - NLA_HDRLEN);
@@ -72,8 +90,7 @@ export function readTuple(buf: Buffer, start: number, end: number): RawTuple | n
     }
     off += nlaAlign(len);
   }
-  if (t.srcOff < 0 || t.dstOff < 0 || t.proto < 0) return null;
-  return t;
+  return t.srcOff >= 0 && t.dstOff >= 0 && t.proto >= 0;
 }
 
 function readIp(t: RawTuple, type: number, off: number, len: number): void {

@@ -4,7 +4,7 @@ import { walkAttrs } from '../../../../src/netlink/ct/attr';
 import { decodeConntrack, encodeConntrack } from '../../../../src/netlink/ct/conntrack';
 import { decodeExpectation, encodeExpectation } from '../../../../src/netlink/ct/expect';
 import { tupleKey } from '../../../../src/netlink/ct/key';
-import { peekFlow } from '../../../../src/netlink/ct/peek';
+import { createFlowPeeker, peekFlow } from '../../../../src/netlink/ct/peek';
 import type { CtRecord } from '../../../../src/netlink/types';
 import { conntrack, expectation, rawAttr } from './arbitraries';
 import * as T from '../../../../src/netlink/ct/tables';
@@ -70,6 +70,28 @@ describe('tupleKey / peekFlow', () => {
         expect(p).toMatchObject({ family: ct.family, proto: ct.orig.proto, src: ct.orig.src, dst: ct.orig.dst });
         if (ct.status !== undefined) expect(p?.status).toBe(ct.status);
         if (ct.protoinfo?.tcp) expect(p?.tcpState).toBe(ct.protoinfo.tcp.state);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a reused peeker gives what peekFlow gives, record after record (nothing left over from the previous one)', () => {
+    const peek = createFlowPeeker();
+    fc.assert(
+      fc.property(fc.array(conntrack, { minLength: 1, maxLength: 6 }), (cts) => {
+        for (const ct of cts) {
+          const rec = encodeConntrack(ct);
+          const fresh = peekFlow(rec);
+          const reused = peek(rec);
+          expect(reused === null).toBe(fresh === null);
+          if (fresh && reused) {
+            expect(JSON.parse(JSON.stringify(reused))).toEqual(JSON.parse(JSON.stringify(fresh)));
+            expect(reused.raw).toEqual(fresh.raw);
+            for (const k of ['sport', 'dport', 'tcpState', 'status', 'mark', 'zone'] as const) expect(reused[k]).toBe(fresh[k]);
+          }
+        }
+        expect(peek({ kind: 'expect', family: 2, attrs: Buffer.alloc(0) })).toBeNull();
+        expect(peek({ kind: 'ct', family: 2, attrs: Buffer.from([3, 0, 1, 0]) })).toBeNull();
       }),
       { numRuns: 200 },
     );
