@@ -61,12 +61,17 @@ export const NF_CONNTRACK_MAX = '/proc/sys/net/netfilter/nf_conntrack_max';
  * raises restore correctly when their restores run in reverse order.
  */
 export function raiseConntrackMax(want: number, io: SysctlIo = procSysctl): () => void {
-  const cur = io.read(NF_CONNTRACK_MAX);
+  return raiseNumber(NF_CONNTRACK_MAX, want, io);
+}
+
+/** Raise a numeric setting to at least `want`; the restore puts the old value back if ours is still there. */
+function raiseNumber(path: string, want: number, io: SysctlIo): () => void {
+  const cur = io.read(path);
   if (cur === null || Number(cur) >= want) return () => undefined;
   const set = String(want);
-  if (!io.write(NF_CONNTRACK_MAX, set)) return () => undefined;
+  if (!io.write(path, set)) return () => undefined;
   return () => {
-    if (io.read(NF_CONNTRACK_MAX) === set) io.write(NF_CONNTRACK_MAX, cur);
+    if (io.read(path) === set) io.write(path, cur);
   };
 }
 
@@ -83,13 +88,7 @@ export const NF_CONNTRACK_BUCKETS = '/proc/sys/net/netfilter/nf_conntrack_bucket
  * for every implementation they compare.
  */
 export function raiseConntrackBuckets(want: number, io: SysctlIo = procSysctl): () => void {
-  const cur = io.read(NF_CONNTRACK_BUCKETS);
-  if (cur === null || Number(cur) >= want) return () => undefined;
-  const set = String(want);
-  if (!io.write(NF_CONNTRACK_BUCKETS, set)) return () => undefined;
-  return () => {
-    if (io.read(NF_CONNTRACK_BUCKETS) === set) io.write(NF_CONNTRACK_BUCKETS, cur);
-  };
+  return raiseNumber(NF_CONNTRACK_BUCKETS, want, io);
 }
 
 /** raiseConntrackMax and raiseConntrackBuckets to the same `want`; one restore for both. */
