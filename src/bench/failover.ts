@@ -16,6 +16,8 @@
  *   CTSYNC_BENCH_FO_ADVERTS   comma list of advert intervals in seconds (default "1,0.1")
  *   CTSYNC_BENCH_FO_VARIANTS  comma list (default "ctsyncd-vrrp,ctsyncd-vrrp-rfc,conntrackd,ctsyncd")
  *   CTSYNC_BENCH_FO_STREAMS   TCP streams per run (default 50, as issue 5's acceptance)
+ *   CTSYNC_BENCH_FO_RUNS      runs per cell (default 1); with more, the variants take turns run by run
+ *                             and a summary row per cell gives the median, min and max stall
  *   CTSYNC_BENCH_FO_KEEP      1: keep the run directories (daemon logs) instead of removing them
  *
  * Writes bench-out/failover-<date>.json (every run's data) and
@@ -42,6 +44,8 @@ export interface FailoverBenchOptions {
   adverts: number[];
   variants: Variant[];
   streams: number;
+  /** Runs per cell (flows, advert, variant). */
+  runs: number;
   outDir: string;
 }
 
@@ -67,6 +71,7 @@ export function failoverOptionsFromEnv(env: NodeJS.ProcessEnv): FailoverBenchOpt
     adverts,
     variants,
     streams: Math.max(1, Math.round(Number(env.CTSYNC_BENCH_FO_STREAMS ?? 50))),
+    runs: Math.max(1, Math.round(Number(env.CTSYNC_BENCH_FO_RUNS ?? 1)) || 1),
     outDir: 'bench-out',
   };
 }
@@ -75,6 +80,8 @@ interface Cell {
   flows: number;
   advert: number;
   variant: Variant;
+  /** Run number within its cell, from 1. */
+  run?: number;
   result?: FailoverResult;
   summary?: FailoverSummary;
   error?: string;
@@ -86,16 +93,18 @@ function ms(v: number | null | undefined): string | number {
 
 export function failoverRows(cells: Cell[]): BenchRow[] {
   return cells.map((c): BenchRow => {
-    const ref = cells.find((x) => x.flows === c.flows && x.advert === c.advert && x.variant === REFERENCE)?.summary;
+    const ref = cells.find((x) => x.flows === c.flows && x.advert === c.advert && x.variant === REFERENCE && x.run === c.run)?.summary;
     const s = c.summary;
     const r = c.result;
+    const run: BenchRow = c.run !== undefined ? { run: c.run } : {};
     if (s === undefined || r === undefined) {
-      return { flows: c.flows, advert_s: c.advert, stack: c.variant, error: c.error ?? 'no result' };
+      return { flows: c.flows, advert_s: c.advert, stack: c.variant, ...run, error: c.error ?? 'no result' };
     }
     return {
       flows: c.flows,
       advert_s: c.advert,
       stack: c.variant,
+      ...run,
       replicated: r.replicatedBeforeCrash ?? '-',
       detect_ms: ms(s.detectMs),
       commit_ms: ms(s.commitDoneMs),
@@ -110,6 +119,34 @@ export function failoverRows(cells: Cell[]): BenchRow[] {
       early_master: r.fw2MasterBeforeCrash ? 'YES' : 'no',
     };
   });
+}
+
+/** Per (flows, advert, variant): median, min and max of the longest stall over its runs (only with several runs). */
+export function failoverSummaryRows(cells: Cell[]): BenchRow[] {
+  const groups = new Map<string, Cell[]>();
+  for (const c of cells) {
+    const k = `${c.flows}|${c.advert}|${c.variant}`;
+    groups.set(k, [...(groups.get(k) ?? []), c]);
+  }
+  const rows: BenchRow[] = [];
+  for (const g of groups.values()) {
+    const first = g[0];
+    if (first === undefined || g.length < 2) continue;
+    const stalls = g.flatMap((c) => (c.summary !== undefined ? [c.summary.maxStallMs] : [])).sort((a, b) => a - b);
+    const mid = stalls.length === 0 ? '-' : stalls.length % 2 === 1 ? stalls[(stalls.length - 1) / 2] : Math.round(((stalls[stalls.length / 2 - 1] ?? 0) + (stalls[stalls.length / 2] ?? 0)) / 2);
+    rows.push({
+      flows: first.flows,
+      advert_s: first.advert,
+      stack: first.variant,
+      run: `median of ${stalls.length}/${g.length}`,
+      stall_ms: mid ?? '-',
+      stall_min_ms: stalls[0] ?? '-',
+      stall_max_ms: stalls[stalls.length - 1] ?? '-',
+      broken: g.reduce((n, c) => n + (c.summary?.broken ?? 0), 0),
+      early_master: g.some((c) => c.result?.fw2MasterBeforeCrash === true) ? 'YES' : 'no',
+    });
+  }
+  return rows;
 }
 
 export async function runFailoverBench(o: FailoverBenchOptions): Promise<{ rows: BenchRow[]; files: string[] }> {
@@ -127,29 +164,32 @@ export async function runFailoverBench(o: FailoverBenchOptions): Promise<{ rows:
   const loads: string[] = [];
   let seq = 0;
   try {
+    // Cells in run order: with several runs, the variants take turns run by run.
+    const order: Array<{ flows: number; advert: number; run: number; variant: Variant }> = [];
     for (const flows of o.flows) {
       for (const advert of o.adverts) {
-        for (const variant of o.variants) {
-          seq += 1;
-          const cell: Cell = { flows, advert, variant };
-          cells.push(cell);
-          loads.push(loadavg()[0]?.toFixed(2) ?? '?');
-          process.stdout.write(`failover: ${variant}, advert ${advert} s, ${flows} flows ...\n`);
-          try {
-            // Detection takes 3 adverts + skew, the commit grows with the table, and a client
-            // retransmits at ~0.2, 0.6, 1.4, 3, 6.2, 12.6 s: watch long enough to see it resume.
-            const observeMs = 6000 + advert * 4000 + flows / 10;
-            const r = await runFailover({
-              prefix: PREFIX, seq, variant, advertInt: advert, vrrpVersion: 3, flows, streams: o.streams,
-              runDir: path.join(runRoot, `${seq}-${variant}-${advert}-${flows}`), logger: log,
-              warmupMs: 2000, observeMs, syncTimeoutMs: 60_000 + flows / 2,
-            });
-            cell.result = r;
-            cell.summary = summarize(r);
-          } catch (e) {
-            cell.error = (e instanceof Error ? e.message : String(e)).split('\n')[0]?.slice(0, 200) ?? 'error';
-          }
-        }
+        for (let run = 1; run <= o.runs; run++) for (const variant of o.variants) order.push({ flows, advert, run, variant });
+      }
+    }
+    for (const { flows, advert, run, variant } of order) {
+      seq += 1;
+      const cell: Cell = o.runs > 1 ? { flows, advert, variant, run } : { flows, advert, variant };
+      cells.push(cell);
+      loads.push(loadavg()[0]?.toFixed(2) ?? '?');
+      process.stdout.write(`failover: ${variant}, advert ${advert} s, ${flows} flows${o.runs > 1 ? `, run ${run}/${o.runs}` : ''} ...\n`);
+      try {
+        // Detection takes 3 adverts + skew, the commit grows with the table, and a client
+        // retransmits at ~0.2, 0.6, 1.4, 3, 6.2, 12.6 s: watch long enough to see it resume.
+        const observeMs = 6000 + advert * 4000 + flows / 10;
+        const r = await runFailover({
+          prefix: PREFIX, seq, variant, advertInt: advert, vrrpVersion: 3, flows, streams: o.streams,
+          runDir: path.join(runRoot, `${seq}-${variant}-${advert}-${flows}-${run}`), logger: log,
+          warmupMs: 2000, observeMs, syncTimeoutMs: 60_000 + flows / 2,
+        });
+        cell.result = r;
+        cell.summary = summarize(r);
+      } catch (e) {
+        cell.error = (e instanceof Error ? e.message : String(e)).split('\n')[0]?.slice(0, 200) ?? 'error';
       }
     }
   } finally {
@@ -157,7 +197,7 @@ export async function runFailoverBench(o: FailoverBenchOptions): Promise<{ rows:
     process.off('SIGTERM', onSignal);
     sweepLabs(PREFIX, false, process.pid);
   }
-  const rows = failoverRows(cells);
+  const rows = [...failoverRows(cells), ...failoverSummaryRows(cells)];
   const report = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? '?', memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version },

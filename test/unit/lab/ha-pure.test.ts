@@ -3,7 +3,7 @@ import { parseCtsyncdLog } from '../../../src/lab/steps';
 import { summarize, formatSummary } from '../../../src/lab/summary';
 import { keepalivedConf } from '../../../src/lab/ha-configs';
 import { cacheCount, statusState } from '../../../src/lab/ha-procs';
-import { failoverRows, failoverOptionsFromEnv } from '../../../src/bench/failover';
+import { failoverRows, failoverOptionsFromEnv, failoverSummaryRows } from '../../../src/bench/failover';
 import type { FailoverResult } from '../../../src/lab/failover';
 
 const T = 1_000_000;
@@ -111,6 +111,33 @@ describe('failover bench rows', () => {
     expect(rows[0]).toMatchObject({ stack: 'ctsyncd-vrrp', stall_ms: 1400, stall_ratio: 2, broken: 0, early_master: 'no' });
     expect(rows[1]).toMatchObject({ stack: 'conntrackd', stall_ratio: 1 });
     expect(rows[2]).toEqual({ flows: 0, advert_s: 1, stack: 'ctsyncd', error: 'did not settle' });
+  });
+
+  it('several runs per cell: ratios against the reference of the same run, a median/min/max row per cell', () => {
+    const cells = [700, 900, 800].flatMap((refStall, i) => {
+      const ref = result('conntrackd', [], [refStall]);
+      const ours = result('ctsyncd-vrrp', [], [[100, 300, 200][i] ?? 0]);
+      return [
+        { flows: 0, advert: 0.1, variant: 'ctsyncd-vrrp' as const, run: i + 1, result: ours, summary: summarize(ours) },
+        { flows: 0, advert: 0.1, variant: 'conntrackd' as const, run: i + 1, result: ref, summary: summarize(ref) },
+      ];
+    });
+    const rows = failoverRows(cells);
+    expect(rows.map((r) => [r.run, r.stack, r.stall_ratio])).toEqual([
+      [1, 'ctsyncd-vrrp', 0.14],
+      [1, 'conntrackd', 1],
+      [2, 'ctsyncd-vrrp', 0.33],
+      [2, 'conntrackd', 1],
+      [3, 'ctsyncd-vrrp', 0.25],
+      [3, 'conntrackd', 1],
+    ]);
+    expect(failoverSummaryRows(cells)).toEqual([
+      { flows: 0, advert_s: 0.1, stack: 'ctsyncd-vrrp', run: 'median of 3/3', stall_ms: 200, stall_min_ms: 100, stall_max_ms: 300, broken: 0, early_master: 'no' },
+      { flows: 0, advert_s: 0.1, stack: 'conntrackd', run: 'median of 3/3', stall_ms: 800, stall_min_ms: 700, stall_max_ms: 900, broken: 0, early_master: 'no' },
+    ]);
+    expect(failoverSummaryRows(cells.slice(0, 2))).toEqual([]);
+    expect(failoverOptionsFromEnv({ CTSYNC_BENCH_FO_RUNS: '3' }).runs).toBe(3);
+    expect(failoverOptionsFromEnv({}).runs).toBe(1);
   });
 
   it('options from the environment are validated', () => {
