@@ -91,6 +91,7 @@ Napi::Value NetlinkSock::Open(const Napi::CallbackInfo& info) {
   Napi::Object limits = Napi::Object::New(env);
   limits.Set("maxDatagrams", GetInt(o, "maxDatagrams", 256));
   limits.Set("maxBytes", GetInt(o, "maxBytes", 16 << 20));
+  limits.Set("coalesceMs", GetInt(o, "coalesceMs", 0));
   limits.Set("portId", static_cast<double>(addr.nl_pid));
   return data->netlinkCtor.New({Napi::Number::New(env, fd), limits});
 }
@@ -104,10 +105,12 @@ NetlinkSock::NetlinkSock(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Netl
   Napi::Object o = info[1].As<Napi::Object>();
   maxDatagrams_ = static_cast<uint32_t>(std::clamp<int64_t>(GetInt(o, "maxDatagrams", 256), 1, 1 << 20));
   maxBytes_ = static_cast<size_t>(std::clamp<int64_t>(GetInt(o, "maxBytes", 16 << 20), kSlotSize, 1 << 30));
+  coalesceMs_ = static_cast<uint32_t>(std::clamp<int64_t>(GetInt(o, "coalesceMs", 0), 0, 1000));
   info.This().As<Napi::Object>().Set("portId", o.Get("portId"));
 }
 
 NetlinkSock::~NetlinkSock() {
+  CloseTimer();
   poller_.Close();
   CloseFd();
 }
@@ -119,6 +122,7 @@ void NetlinkSock::CloseFd() {
 
 void NetlinkSock::StopPolling() {
   poller_.Stop();
+  StopTimer();
   started_ = false;
   onData_.Reset();
   onError_.Reset();
@@ -327,6 +331,7 @@ Napi::Value NetlinkSock::Stop(const Napi::CallbackInfo& info) {
 
 Napi::Value NetlinkSock::Close(const Napi::CallbackInfo& info) {
   StopPolling();
+  CloseTimer();
   poller_.Close();
   CloseFd();
   return info.Env().Undefined();
@@ -380,7 +385,12 @@ Napi::Value NetlinkSock::Stats(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NetlinkSock::SetRef(const Napi::CallbackInfo& info) {
-  poller_.SetRef(info[0].ToBoolean().Value());
+  handleRef_ = info[0].ToBoolean().Value();
+  poller_.SetRef(handleRef_);
+  if (timer_ != nullptr) {
+    uv_handle_t* h = reinterpret_cast<uv_handle_t*>(&timer_->timer);
+    if (handleRef_) uv_ref(h); else uv_unref(h);
+  }
   return info.Env().Undefined();
 }
 
@@ -401,11 +411,61 @@ void NetlinkSock::OnReadable(void* self, int status) {
       if (err == ENOBUFS) s->stats_.enobufs++; else s->stats_.errors++;
       alive = s->EmitError(env, err, "recv");
     }
-    if (alive) s->ReadBatch(env);
+    if (alive) s->Coalesce(s->ReadBatch(env));
   } else {
-    s->ReadBatch(env);
+    s->Coalesce(s->ReadBatch(env));
   }
   s->Unref();
+}
+
+void NetlinkSock::Coalesce(uint32_t got) {
+  if (coalesceMs_ == 0 || !started_ || fd_ < 0) return;
+  if (got == 0) {
+    // Nothing came: back to waiting for readiness.
+    StopTimer();
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(Env(), &loop);
+    if (poller_.Start(loop, fd_, this, &NetlinkSock::OnReadable) < 0) stats_.errors++;
+    return;
+  }
+  if (timer_ == nullptr) {
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(Env(), &loop);
+    timer_ = new TimerBox();
+    timer_->owner = this;
+    timer_->timer.data = timer_;
+    if (uv_timer_init(loop, &timer_->timer) < 0) {
+      delete timer_;
+      timer_ = nullptr;
+      return;  // keep polling as without coalescing
+    }
+    if (!handleRef_) uv_unref(reinterpret_cast<uv_handle_t*>(&timer_->timer));
+  }
+  poller_.Stop();
+  uv_timer_start(&timer_->timer, &NetlinkSock::OnTimer, coalesceMs_, 0);
+}
+
+void NetlinkSock::OnTimer(uv_timer_t* t) {
+  auto* box = static_cast<TimerBox*>(t->data);
+  NetlinkSock* s = box == nullptr ? nullptr : box->owner;
+  if (s == nullptr || !s->started_ || s->fd_ < 0) return;
+  Napi::Env env = s->Env();
+  Napi::HandleScope scope(env);
+  s->Ref();
+  s->Coalesce(s->ReadBatch(env));
+  s->Unref();
+}
+
+void NetlinkSock::StopTimer() {
+  if (timer_ != nullptr) uv_timer_stop(&timer_->timer);
+}
+
+void NetlinkSock::CloseTimer() {
+  if (timer_ == nullptr) return;
+  uv_timer_stop(&timer_->timer);
+  timer_->owner = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_->timer), [](uv_handle_t* h) { delete static_cast<TimerBox*>(h->data); });
+  timer_ = nullptr;
 }
 
 bool NetlinkSock::EmitError(Napi::Env env, int err, const char* op) {
@@ -427,7 +487,7 @@ bool NetlinkSock::Flush(Napi::Env env) {
 }
 
 // Read until EAGAIN or the per-wakeup cap; hand JS one Buffer + datagram lengths.
-void NetlinkSock::ReadBatch(Napi::Env env) {
+uint32_t NetlinkSock::ReadBatch(Napi::Env env) {
   stats_.wakeups++;
   acc_.clear();
   lens_.clear();
@@ -447,9 +507,9 @@ void NetlinkSock::ReadBatch(Napi::Env env) {
       if (e == EAGAIN || e == EWOULDBLOCK) break;
       // Deliver what came before the overrun, then the error; keep reading
       // after ENOBUFS (the socket is usable, events were lost).
-      if (!Flush(env)) return;
+      if (!Flush(env)) return count;
       if (e == ENOBUFS) stats_.enobufs++; else stats_.errors++;
-      if (!EmitError(env, e, "recv")) return;
+      if (!EmitError(env, e, "recv")) return count;
       if (e == ENOBUFS) continue;
       break;
     }
@@ -472,8 +532,9 @@ void NetlinkSock::ReadBatch(Napi::Env env) {
       stats_.bytes += m.msg_len;
     }
   }
-  if (!Flush(env)) return;
+  if (!Flush(env)) return count;
   if (truncated) EmitError(env, EMSGSIZE, "recv");
+  return count;
 }
 
 }  // namespace ctsock

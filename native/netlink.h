@@ -40,7 +40,14 @@ class NetlinkSock : public Napi::ObjectWrap<NetlinkSock> {
   Napi::Value SetRef(const Napi::CallbackInfo& info);
 
   static void OnReadable(void* self, int status);
-  void ReadBatch(Napi::Env env);
+  static void OnTimer(uv_timer_t* t);
+  // Reads one batch; returns the datagrams read (0: the socket was empty).
+  uint32_t ReadBatch(Napi::Env env);
+  // After a batch with data: read again when the coalescing timer fires, not
+  // at the next readiness (see coalesceMs_).
+  void Coalesce(uint32_t got);
+  void StopTimer();
+  void CloseTimer();
   bool Flush(Napi::Env env);  // false when the socket was stopped/closed meanwhile
   bool EmitError(Napi::Env env, int err, const char* op);
   void StopPolling();
@@ -50,6 +57,19 @@ class NetlinkSock : public Napi::ObjectWrap<NetlinkSock> {
   bool started_ = false;
   bool refHeld_ = false;
   uint32_t maxDatagrams_ = 256;
+  // coalesceMs > 0: once a wakeup has read data, stop polling and read again
+  // after this many ms (then again while there is data, else poll again). A
+  // busy event socket is then read in large batches instead of a few events
+  // per wakeup (syscalls, context switches and JS calls per event fall); the
+  // first event of a burst is still read at once. ENOBUFS is seen by the
+  // timed reads as by the polled ones.
+  uint32_t coalesceMs_ = 0;
+  struct TimerBox {
+    uv_timer_t timer;
+    NetlinkSock* owner;
+  };
+  TimerBox* timer_ = nullptr;  // freed in its uv_close callback
+  bool handleRef_ = true;      // ref()/unref(): whether the poll and timer handles keep the loop alive
   size_t maxBytes_ = 16u << 20;
   Poller poller_;
   Napi::FunctionReference onData_;

@@ -52,6 +52,13 @@ import { DEFAULT_WINDOW, type WindowLimits } from './ct-batch';
 import type { AttrTransforms, WriteOp } from './ct-batch-encode';
 import { writeBatch, type BatchConn } from './ct-batch-run';
 
+/**
+ * A busy event socket is read every millisecond instead of at every event:
+ * receiving 200k events then costs about half the CPU (fewer wakeups,
+ * syscalls and JS calls per event), and an event waits at most 1 ms.
+ */
+const DEFAULT_EVENT_COALESCE_MS = 1;
+
 export type OpenNetlink = (opts: NetlinkSocketOptions) => NetlinkSocket | SockError;
 
 export interface KernelTableOptions {
@@ -64,6 +71,8 @@ export interface KernelTableOptions {
   sndbuf?: number;
   /** Default receive buffer of event subscriptions. Default 16 MiB. */
   eventRcvbuf?: number;
+  /** Default EventOptions.coalesceMs of subscriptions (1). */
+  eventCoalesceMs?: number;
   /** Requests per datagram and datagram size of batched writes. */
   /**
    * Send batch windows from a libuv threadpool thread, so that the kernel's
@@ -369,6 +378,7 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
           noEnobufs: false,
           broadcastError: eo.reliable === true,
           netns: path,
+          coalesceMs: eo.coalesceMs ?? opts.eventCoalesceMs ?? DEFAULT_EVENT_COALESCE_MS,
         });
     if (isSockError(opened)) {
       log.error({ err: opened }, 'ctnetlink: cannot open event socket');

@@ -49,6 +49,12 @@ export interface NetlinkSocketOptions {
   capAck?: boolean;
   /** Path of a network namespace (e.g. /var/run/netns/NAME) to open the socket in. */
   netns?: string;
+  /**
+   * After a wakeup that read data, stop polling and read again after this
+   * many ms (then again while data keeps coming, else poll again): a busy
+   * socket is read in large batches. 0 (default): read at every readiness.
+   */
+  coalesceMs?: number;
   /** Per-wakeup read cap, so one busy socket cannot starve the event loop. Default 256 datagrams / 16 MiB. */
   maxDatagrams?: number;
   maxBytes?: number;

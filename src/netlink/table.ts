@@ -50,6 +50,13 @@ export interface EventOptions {
   rcvbuf?: number;
   /** Ask for reliable event delivery (NETLINK_BROADCAST_ERROR + NETLINK_NO_ENOBUFS off). */
   reliable?: boolean;
+  /**
+   * Read a busy socket in batches: after a read that found events, read again
+   * after this many ms instead of at the next event (0: at every event). The
+   * first event of a burst is read at once; the ones behind it wait at most
+   * this long. The kernel table's default is 1.
+   */
+  coalesceMs?: number;
 }
 
 export interface EventSubscription {

@@ -15,7 +15,7 @@ const built = findAddon() !== null;
 describe.skipIf(!built)('native addon', () => {
   const socks: NetlinkSocket[] = [];
   afterAll(() => socks.forEach((s) => s.close()));
-  function route(opts: { maxDatagrams?: number } = {}): NetlinkSocket {
+  function route(opts: { maxDatagrams?: number; coalesceMs?: number } = {}): NetlinkSocket {
     const s = openNetlink({ protocol: NETLINK_ROUTE, ...opts });
     if (isSockError(s)) throw new Error(`${s.code} ${s.op}`);
     socks.push(s);
@@ -79,6 +79,34 @@ describe.skipIf(!built)('native addon', () => {
     expect(s.send([1, 2, 3, 4, 5].map((seq) => getLink(seq, 1)))).toBeNull();
     await waitFor(() => batches.flat().length === 5, 5000);
     expect(batches).toEqual([[1, 2], [3, 4], [5]]);
+  });
+
+  it('coalesceMs: after a read with data, what arrives next is read in one batch when the timer fires', async () => {
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    const run = async (coalesceMs: number): Promise<number[][]> => {
+      const s = route({ coalesceMs });
+      const batches: number[][] = [];
+      s.start(
+        (dgrams) => batches.push(dgrams.map((d) => d.readUInt32LE(8))),
+        () => undefined,
+      );
+      expect(s.send([getLink(1, 1)])).toBeNull();
+      await waitFor(() => batches.length === 1, 5000);
+      for (const seq of [2, 3, 4]) {
+        expect(s.send([getLink(seq, 1)])).toBeNull();
+        await sleep(15);
+      }
+      await waitFor(() => batches.flat().length === 4, 5000);
+      // Closing with the timer armed: no callback after, no crash.
+      expect(s.send([getLink(5, 1)])).toBeNull();
+      await sleep(coalesceMs > 0 ? 5 : 30);
+      s.close();
+      await sleep(coalesceMs + 50);
+      return batches.map((b) => b.filter((x) => x !== 5)).filter((b) => b.length > 0);
+    };
+    // The first reply is read at once; the next three wait for the timer (300 ms) and come together.
+    expect(await run(300)).toEqual([[1], [2, 3, 4]]);
+    expect(await run(0)).toEqual([[1], [2], [3], [4]]);
   });
 
   it('sendOne puts several requests in one datagram', async () => {
