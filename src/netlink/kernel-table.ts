@@ -47,7 +47,7 @@ import {
   statsEntries,
   toRecord,
 } from './nfnl';
-import { decodeEventViews } from './ct/events';
+import { decodeEventBatch, decodeEventViews, type EventViews } from './ct/events';
 import { DEFAULT_WINDOW, type WindowLimits } from './ct-batch';
 import type { AttrTransforms, WriteOp } from './ct-batch-encode';
 import { writeBatch, type BatchConn } from './ct-batch-run';
@@ -387,27 +387,27 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
     }
     s = opened;
     subs.add(sub);
-    s.start(
-      (datagrams) => {
-        // Views into this wakeup's receive Buffer (fresh per wakeup), not copies.
-        const r = decodeEventViews(datagrams);
-        if (r.bad > 0) {
-          st.badMessages += r.bad;
-          log.warn({ bad: r.bad, err: r.firstError }, 'ctnetlink: malformed event messages skipped');
-        }
-        if (r.events.length > 0) h.onEvents(r.events);
-      },
-      (e) => {
-        if (e.code === 'ENOBUFS') {
-          overruns++;
-          log.warn({ overruns }, 'ctnetlink: event socket overrun, events lost');
-          h.onOverrun();
-        } else {
-          log.error({ err: e }, 'ctnetlink: event socket error');
-          h.onError?.(e.code);
-        }
-      },
-    );
+    const onEvents = (r: EventViews): void => {
+      // Views into this wakeup's receive Buffer (fresh per wakeup), not copies.
+      if (r.bad > 0) {
+        st.badMessages += r.bad;
+        log.warn({ bad: r.bad, err: r.firstError }, 'ctnetlink: malformed event messages skipped');
+      }
+      if (r.events.length > 0) h.onEvents(r.events);
+    };
+    const onError = (e: SockError): void => {
+      if (e.code === 'ENOBUFS') {
+        overruns++;
+        log.warn({ overruns }, 'ctnetlink: event socket overrun, events lost');
+        h.onOverrun();
+      } else {
+        log.error({ err: e }, 'ctnetlink: event socket error');
+        h.onError?.(e.code);
+      }
+    };
+    // The wakeup as one Buffer + lengths when the socket offers it (no view per datagram).
+    if (s.startRaw) s.startRaw((buf, lens) => onEvents(decodeEventBatch(buf, lens)), onError);
+    else s.start((datagrams) => onEvents(decodeEventViews(datagrams)), onError);
     return sub;
   }
 

@@ -143,6 +143,19 @@ function wrapNetlink(s: AddonNetlink): NetlinkSocket {
       );
       if (err !== null) onError(err);
     },
+    startRaw(onData, onError) {
+      const err = s.start(
+        (buf, lens) => {
+          try {
+            onData(buf, lens);
+          } catch (e) {
+            onError(handlerError(e, 'onData'));
+          }
+        },
+        (e) => onError(e),
+      );
+      if (err !== null) onError(err);
+    },
     stop: () => s.stop(),
     addMembership: (g) => s.membership(g, true),
     dropMembership: (g) => s.membership(g, false),

@@ -103,6 +103,11 @@ export interface NetlinkSocket {
    * start() again replaces the handlers.
    */
   start(onData: (datagrams: Buffer[]) => void, onError: (err: SockError) => void): void;
+  /**
+   * start() without a view per datagram: one Buffer holding the wakeup's
+   * datagrams back to back and their lengths. Optional: fakes may leave it out.
+   */
+  startRaw?(onData: (buf: Buffer, lens: Uint32Array) => void, onError: (err: SockError) => void): void;
   /** Stop polling (reads stop; the socket stays open). */
   stop(): void;
   addMembership(group: number): SockError | null;

@@ -42,60 +42,77 @@ function u16le(b: Buffer, o: number): number {
 /** Decode every event of one wakeup; `maxMessages` bounds the messages read per datagram. */
 export function decodeEventViews(datagrams: Buffer[], maxMessages = 1 << 20): EventViews {
   const out: EventViews = { events: [], bad: 0 };
+  for (const dg of datagrams) decodeDatagram(dg, 0, dg.length, maxMessages, out);
+  return out;
+}
+
+/**
+ * The same for one wakeup as the addon hands it over: all datagrams back to
+ * back in `buf`, their lengths in `lens` (no view per datagram).
+ */
+export function decodeEventBatch(buf: Buffer, lens: ArrayLike<number>, maxMessages = 1 << 20): EventViews {
+  const out: EventViews = { events: [], bad: 0 };
+  let start = 0;
+  for (let i = 0; i < lens.length; i++) {
+    const end = Math.min(buf.length, start + (lens[i] ?? 0));
+    decodeDatagram(buf, start, end, maxMessages, out);
+    start = end;
+  }
+  return out;
+}
+
+/** One datagram: buf[start, end). Offsets in errors are relative to the datagram. */
+function decodeDatagram(dg: Buffer, start: number, end: number, maxMessages: number, out: EventViews): void {
   const fail = (code: DecodeError['code'], message: string, offset: number): void => {
     out.bad++;
     out.firstError ??= { code, message, offset };
   };
-  for (const dg of datagrams) {
-    const end = dg.length;
-    let off = 0;
-    let n = 0;
-    while (off + NLMSG_HDRLEN <= end) {
-      const len = u32le(dg, off);
-      if (len < NLMSG_HDRLEN) {
-        fail('EBADLEN', `nlmsg_len ${len} < 16`, off);
-        break;
-      }
-      if (off + len > end) {
-        fail('ETRUNCATED', `nlmsg_len ${len} past end of datagram`, off);
-        break;
-      }
-      if (++n > maxMessages) {
-        fail('ETOOMANY', `more than ${maxMessages} messages`, off);
-        break;
-      }
-      const type = u16le(dg, off + 4);
-      const at = off;
-      off += (len + 3) & ~3;
-      if (type < NLMSG_MIN_TYPE) continue;
-      const subsys = type >> 8;
-      if (subsys !== 1 && subsys !== 2) {
-        fail('EBADTYPE', `not ctnetlink: type 0x${type.toString(16)}`, 4);
-        continue;
-      }
-      if (len < NLMSG_HDRLEN + NFGENMSG_LEN) {
-        fail('ETRUNCATED', 'no nfgenmsg', NLMSG_HDRLEN);
-        continue;
-      }
-      const msg = type & 0xff;
-      let ev: CtEventType;
-      if (msg === 0) ev = (u16le(dg, at + 6) & NLM_F_CREATE_EXCL) === NLM_F_CREATE_EXCL ? 'new' : 'update';
-      else if (msg === 2) ev = 'destroy';
-      else {
-        out.bad++;
-        continue;
-      }
-      const family = dg[at + NLMSG_HDRLEN] as number;
-      if (family !== 2 && family !== 10) {
-        out.bad++;
-        continue;
-      }
-      out.events.push({
-        type: ev,
-        record: { kind: subsys === 1 ? 'ct' : 'expect', family: family === 2 ? 2 : 10, attrs: dg.subarray(at + NLMSG_HDRLEN + NFGENMSG_LEN, at + len) },
-      });
+  let off = start;
+  let n = 0;
+  while (off + NLMSG_HDRLEN <= end) {
+    const len = u32le(dg, off);
+    if (len < NLMSG_HDRLEN) {
+      fail('EBADLEN', `nlmsg_len ${len} < 16`, off - start);
+      break;
     }
-    if (n === 0 && end - off >= 4 && off < end) fail('ETRUNCATED', 'datagram shorter than a header', off);
+    if (off + len > end) {
+      fail('ETRUNCATED', `nlmsg_len ${len} past end of datagram`, off - start);
+      break;
+    }
+    if (++n > maxMessages) {
+      fail('ETOOMANY', `more than ${maxMessages} messages`, off - start);
+      break;
+    }
+    const type = u16le(dg, off + 4);
+    const at = off;
+    off += (len + 3) & ~3;
+    if (type < NLMSG_MIN_TYPE) continue;
+    const subsys = type >> 8;
+    if (subsys !== 1 && subsys !== 2) {
+      fail('EBADTYPE', `not ctnetlink: type 0x${type.toString(16)}`, 4);
+      continue;
+    }
+    if (len < NLMSG_HDRLEN + NFGENMSG_LEN) {
+      fail('ETRUNCATED', 'no nfgenmsg', NLMSG_HDRLEN);
+      continue;
+    }
+    const msg = type & 0xff;
+    let ev: CtEventType;
+    if (msg === 0) ev = (u16le(dg, at + 6) & NLM_F_CREATE_EXCL) === NLM_F_CREATE_EXCL ? 'new' : 'update';
+    else if (msg === 2) ev = 'destroy';
+    else {
+      out.bad++;
+      continue;
+    }
+    const family = dg[at + NLMSG_HDRLEN] as number;
+    if (family !== 2 && family !== 10) {
+      out.bad++;
+      continue;
+    }
+    out.events.push({
+      type: ev,
+      record: { kind: subsys === 1 ? 'ct' : 'expect', family: family === 2 ? 2 : 10, attrs: dg.subarray(at + NLMSG_HDRLEN + NFGENMSG_LEN, at + len) },
+    });
   }
-  return out;
+  if (n === 0 && end - off >= 4 && off < end) fail('ETRUNCATED', 'datagram shorter than a header', off - start);
 }
