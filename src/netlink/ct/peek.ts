@@ -5,7 +5,7 @@
 import type { CtRecord, Family } from '../types';
 import { CTA, CTA_PROTOINFO, CTA_PROTOINFO_TCP } from './consts';
 import { formatIP } from './ip';
-import { emptyRawTuple, readTupleInto, scanAttrs, type RawTuple } from './tuple-raw';
+import { emptyRawTuple, readTupleInto, type RawTuple } from './tuple-raw';
 
 /** Where the addresses are in the record's bytes, for matching them without text (src/cache/filter.ts). */
 export interface RawAddresses {
@@ -165,13 +165,23 @@ class PeekedFlow implements FlowSummary {
 
 const EMPTY = Buffer.alloc(0);
 
+/** CTA_PROTOINFO -> CTA_PROTOINFO_TCP -> CTA_PROTOINFO_TCP_STATE (the last one wins), in plain loops. */
 function readTcpState(buf: Buffer, off: number, len: number): number | undefined {
   let state: number | undefined;
-  scanAttrs(buf, off, off + len, (type, o, l) => {
-    if (type !== CTA_PROTOINFO.TCP) return;
-    scanAttrs(buf, o, o + l, (tt, to, tl) => {
-      if (tt === CTA_PROTOINFO_TCP.STATE && tl === 1) state = buf.readUInt8(to);
-    });
-  });
+  const stop = Math.min(off + len, buf.length);
+  for (let p = off; p + 4 <= stop; ) {
+    const alen = (buf[p] as number) | ((buf[p + 1] as number) << 8);
+    if (alen < 4 || p + alen > stop) break;
+    if ((((buf[p + 2] as number) | ((buf[p + 3] as number) << 8)) & 0x3fff) === CTA_PROTOINFO.TCP) {
+      const end = p + alen;
+      for (let q = p + 4; q + 4 <= end; ) {
+        const l = (buf[q] as number) | ((buf[q + 1] as number) << 8);
+        if (l < 4 || q + l > end) break;
+        if ((((buf[q + 2] as number) | ((buf[q + 3] as number) << 8)) & 0x3fff) === CTA_PROTOINFO_TCP.STATE && l === 5) state = buf[q + 4] as number;
+        q += (l + 3) & ~3;
+      }
+    }
+    p += (alen + 3) & ~3;
+  }
   return state;
 }
