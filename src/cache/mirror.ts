@@ -86,6 +86,16 @@ export interface MirrorOptions {
    * by a resync. Default: byte equality.
    */
   same?: (cached: CtRecord, dumped: CtRecord) => boolean;
+  /**
+   * [NetlinkOverrunResync] When to resync after an overrun. Undefined: at
+   * once. `false`: never by itself (counted and logged; `-R` resyncs). An
+   * object: the events are read on a fresh socket meanwhile, and the dump
+   * runs once the burst has passed (fewer than `quietRate` events per second
+   * over a `checkMs` period), at the latest `maxDelayMs` after the overrun. A
+   * dump in the middle of a burst stalls the event socket and overruns it
+   * again; conntrackd waits a fixed 30 s by default instead.
+   */
+  overrunResync?: false | { maxDelayMs: number; quietRate?: number; checkMs?: number };
 }
 
 export interface Mirror {
@@ -104,6 +114,10 @@ export interface Mirror {
   pause(): void;
   stop(): void;
 }
+
+/** A burst has passed when fewer events than this arrive per second. */
+const DEFAULT_QUIET_RATE = 10_000;
+const DEFAULT_CHECK_MS = 100;
 
 class KernelMirror implements Mirror {
   private readonly o: MirrorOptions;
@@ -133,6 +147,11 @@ class KernelMirror implements Mirror {
     listenerErrors: 0,
   };
 
+  /** Deferred resync after an overrun: the check timer, when the overrun was, events since the last check. */
+  private deferred: TimerHandle | null = null;
+  private overrunAt = 0;
+  private recent = 0;
+
   constructor(o: MirrorOptions) {
     this.o = o;
     this.rcvbuf = o.rcvbuf;
@@ -145,6 +164,11 @@ class KernelMirror implements Mirror {
   async start(): Promise<void> {
     if (this.sub !== null) return;
     this.stopped = false;
+    this.subscribe();
+    await this.resync();
+  }
+
+  private subscribe(): void {
     this.sub = this.o.table.subscribe(
       { kinds: [this.o.kind], ...(this.rcvbuf !== undefined ? { rcvbuf: this.rcvbuf } : {}) },
       {
@@ -153,7 +177,6 @@ class KernelMirror implements Mirror {
         onError: (code) => this.o.logger?.warn({ kind: this.o.kind, code }, 'conntrack event socket error'),
       },
     );
-    await this.resync();
   }
 
   resync(): Promise<void> {
@@ -180,12 +203,14 @@ class KernelMirror implements Mirror {
   }
 
   pause(): void {
+    this.cancelDeferred(); // start() resyncs anyway
     this.sub?.close();
     this.sub = null;
   }
 
   stop(): void {
     this.stopped = true;
+    this.cancelDeferred();
     this.sub?.close();
     this.sub = null;
     if (this.retry !== null) this.o.clock.clear(this.retry);
@@ -195,6 +220,7 @@ class KernelMirror implements Mirror {
 
   private onEvents(evs: CtEvent[]): void {
     this.st.events += evs.length;
+    this.recent += evs.length;
     const now = this.o.clock.now();
     for (const ev of evs) {
       if (ev.record.kind !== this.o.kind) continue;
@@ -229,7 +255,41 @@ class KernelMirror implements Mirror {
       this.rcvbuf = Math.min(max, this.rcvbuf * 2);
       this.o.logger?.warn({ kind: this.o.kind, rcvbuf: this.rcvbuf }, 'conntrack event buffer doubled (NetlinkBufferSizeMaxGrowth)');
     }
-    if (!this.stopped) void this.start();
+    if (this.stopped) return;
+    const when = this.o.overrunResync;
+    if (when === undefined) {
+      void this.start();
+      return;
+    }
+    // Keep reading the events on a fresh socket; resync later (or never: `false`).
+    this.subscribe();
+    if (when === false) {
+      this.o.logger?.warn({ kind: this.o.kind }, 'NetlinkOverrunResync off: the internal cache may miss changes until a resync (-R)');
+      return;
+    }
+    this.overrunAt = this.o.clock.now();
+    if (this.deferred === null) this.checkQuiet(when.maxDelayMs, when.quietRate ?? DEFAULT_QUIET_RATE, when.checkMs ?? DEFAULT_CHECK_MS);
+  }
+
+  /** Resync once fewer than `quietRate` events per second arrive, or `maxDelayMs` after the last overrun. */
+  private checkQuiet(maxDelayMs: number, quietRate: number, checkMs: number): void {
+    this.recent = 0;
+    this.deferred = this.o.clock.setTimeout(() => {
+      this.deferred = null;
+      if (this.stopped) return;
+      const quiet = (this.recent * 1000) / checkMs < quietRate;
+      if (quiet || this.o.clock.now() - this.overrunAt >= maxDelayMs) {
+        this.o.logger?.info?.({ kind: this.o.kind, afterMs: this.o.clock.now() - this.overrunAt, quiet }, 'resyncing after the overrun');
+        void this.resync();
+      } else {
+        this.checkQuiet(maxDelayMs, quietRate, checkMs);
+      }
+    }, checkMs);
+  }
+
+  private cancelDeferred(): void {
+    if (this.deferred !== null) this.o.clock.clear(this.deferred);
+    this.deferred = null;
   }
 
   /** Apply one event to the cache and report the effective change. */

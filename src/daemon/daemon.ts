@@ -193,6 +193,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
 
   const mirrors: Mirror[] = [];
   const mirrorOf = new Map<CtKind, Mirror>();
+  const overrunResync = config.general.netlinkOverrunResync;
   const addMirror = (kind: CtKind): void => {
     const m = createMirror({
       table,
@@ -204,6 +205,8 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       logger,
       rcvbuf: config.general.netlinkBufferSize,
       ...(config.general.netlinkBufferSizeMaxGrowth !== undefined ? { rcvbufMax: config.general.netlinkBufferSizeMaxGrowth } : {}),
+      // NetlinkOverrunResync: after an overrun, resync once the event burst has passed, at the latest after N s (off: never).
+      overrunResync: overrunResync === false ? false : { maxDelayMs: overrunResync * 1000 },
       // Peers learn our table through FT-FW's reset/resync or a bulk send, not a burst of 'new'.
       emitInitial: false,
       // A resync re-reads every entry; only real state changes go to the peers.

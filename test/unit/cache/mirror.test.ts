@@ -177,6 +177,64 @@ describe('kernel mirror', () => {
     expect(mirror.stats()).toMatchObject({ overruns: 1, resyncs: 2, added: 2, removed: 1, changed: 1 });
   });
 
+  it('NetlinkOverrunResync N: events go on on a fresh socket; the dump waits until the burst has passed, at most N', async () => {
+    const { table, clock, mirror, contents } = setup({ overrunResync: { maxDelayMs: 5000, quietRate: 10_000, checkMs: 100 } }, 10_000);
+    table.set(['a', '1']);
+    await mirror.start();
+    const dumps = (): number => table.calls.filter((c) => c.startsWith('dump')).length;
+    const busy = (n: number, from: number): void => {
+      for (let i = 0; i < n; i++) table.emit(ev('new', `k${from + i}`, '1'));
+    };
+    // Lost: b. The burst goes on (2,000 events per 100 ms = 20k/s) on the new socket.
+    table.set(['a', '1'], ['b', '1']);
+    table.handlers?.onOverrun();
+    expect(table.calls.filter((c) => c.startsWith('subscribe'))).toHaveLength(2);
+    expect(dumps()).toBe(1);
+    busy(2000, 0);
+    clock.advance(100);
+    busy(2000, 2000);
+    clock.advance(100);
+    expect(dumps()).toBe(1);
+    expect(contents()).toContain('k3999=k3999|1');
+    // Quiet period: the dump runs.
+    for (let i = 0; i < 4000; i++) table.rows.set(`k${i}`, rec(`k${i}`, '1'));
+    busy(10, 4000);
+    for (let i = 4000; i < 4010; i++) table.rows.set(`k${i}`, rec(`k${i}`, '1'));
+    clock.advance(100);
+    await new Promise((r) => setImmediate(r));
+    expect(dumps()).toBe(2);
+    expect(contents()).toContain('b=b|1');
+    expect(mirror.stats()).toMatchObject({ overruns: 1, resyncs: 2 });
+  });
+
+  it('NetlinkOverrunResync N: a burst that does not pass is dumped after N; off: no dump at all', async () => {
+    const s = setup({ overrunResync: { maxDelayMs: 1000, checkMs: 100 } }, 30_000);
+    await s.mirror.start();
+    s.table.handlers?.onOverrun();
+    for (let t = 0; t < 900; t += 100) {
+      for (let i = 0; i < 2000; i++) s.table.emit(ev('new', `k${t}-${i}`, '1'));
+      s.clock.advance(100);
+    }
+    expect(s.table.calls.filter((c) => c.startsWith('dump'))).toHaveLength(1);
+    for (let i = 0; i < 2000; i++) s.table.emit(ev('new', `z${i}`, '1'));
+    s.clock.advance(100);
+    await new Promise((r) => setImmediate(r));
+    expect(s.table.calls.filter((c) => c.startsWith('dump'))).toHaveLength(2);
+
+    const off = setup({ overrunResync: false });
+    off.table.set(['a', '1']);
+    await off.mirror.start();
+    off.table.set(['a', '1'], ['b', '1']);
+    off.table.handlers?.onOverrun();
+    off.clock.advance(60_000);
+    await new Promise((r) => setImmediate(r));
+    expect(off.table.calls.filter((c) => c.startsWith('dump'))).toHaveLength(1);
+    expect(off.table.calls.filter((c) => c.startsWith('subscribe'))).toHaveLength(2);
+    expect(off.contents()).toEqual(['a=a|1']);
+    await off.mirror.resync(); // -R
+    expect(off.contents()).toEqual(['a=a|1', 'b=b|1']);
+  });
+
   it('doubles the event buffer after each overrun up to rcvbufMax (NetlinkBufferSizeMaxGrowth)', async () => {
     const { table, mirror } = setup({ rcvbuf: 1 << 20, rcvbufMax: 3 << 20 });
     await mirror.start();
