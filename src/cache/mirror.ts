@@ -96,6 +96,8 @@ export interface MirrorOptions {
    * again; conntrackd waits a fixed 30 s by default instead.
    */
   overrunResync?: false | { maxDelayMs: number; quietRate?: number; checkMs?: number };
+  /** [NetlinkEventsReliable] Reliable event delivery on the subscription (NETLINK_BROADCAST_ERROR). */
+  reliable?: boolean;
 }
 
 export interface Mirror {
@@ -170,7 +172,7 @@ class KernelMirror implements Mirror {
 
   private subscribe(): void {
     this.sub = this.o.table.subscribe(
-      { kinds: [this.o.kind], ...(this.rcvbuf !== undefined ? { rcvbuf: this.rcvbuf } : {}) },
+      { kinds: [this.o.kind], ...(this.rcvbuf !== undefined ? { rcvbuf: this.rcvbuf } : {}), ...(this.o.reliable === true ? { reliable: true } : {}) },
       {
         onEvents: (evs) => this.onEvents(evs),
         onOverrun: () => this.onOverrun(),

@@ -7,6 +7,7 @@ import type { FilterSpec } from '../cache/filter';
 import type { Cidr, ConntrackdConfig, LinkConfig, SyncConfig } from '../config/conntrackd-types';
 import type { SyncEngineOptions } from '../sync/engine';
 import type { TransportSpec } from '../transport/registry';
+import type { CreateOptions } from '../netlink/ct/create';
 
 /** Transport specs in preference order: the Default link first. */
 export function transportSpecs(sync: SyncConfig): TransportSpec[] {
@@ -117,4 +118,17 @@ export function modeSettings(sync: SyncConfig): ModeSettings {
         disableExternalCache: m.disableExternalCache,
       };
   }
+}
+
+/**
+ * How committed entries are written, as conntrackd writes them: with
+ * `TCPWindowTracking Off` (its default) TCP entries get IP_CT_TCP_FLAG_BE_LIBERAL
+ * in both directions (the windows tracked by the peer may be stale after a
+ * failover), and `CommitTimeout N` sets their timeout to N seconds.
+ */
+export function commitOptions(sync: SyncConfig | undefined): CreateOptions {
+  if (!sync) return {};
+  const out: CreateOptions = { beLiberal: !sync.tcpWindowTracking };
+  if (sync.mode.commitTimeout !== undefined) out.timeout = sync.mode.commitTimeout;
+  return out;
 }

@@ -207,6 +207,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       ...(config.general.netlinkBufferSizeMaxGrowth !== undefined ? { rcvbufMax: config.general.netlinkBufferSizeMaxGrowth } : {}),
       // NetlinkOverrunResync: after an overrun, resync once the event burst has passed, at the latest after N s (off: never).
       overrunResync: overrunResync === false ? false : { maxDelayMs: overrunResync * 1000 },
+      reliable: config.general.netlinkEventsReliable,
       // Peers learn our table through FT-FW's reset/resync or a bulk send, not a burst of 'new'.
       emitInitial: false,
       // A resync re-reads every entry; only real state changes go to the peers.

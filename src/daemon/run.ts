@@ -16,7 +16,7 @@ import { buildRedundant, buildTransport } from '../transport/registry';
 import type { Transport } from '../transport/types';
 import { systemClock } from '../util/clock';
 import { createLogger, type Logger } from '../util/log';
-import { transportSpecs } from './config-map';
+import { commitOptions, transportSpecs } from './config-map';
 import { createDaemon } from './daemon';
 import { acquireLock, createLifecycle, createNotifier, daemonize, signalParent } from './lifecycle';
 import { groupId } from './group';
@@ -106,7 +106,7 @@ export async function runDaemon(configFile: string, runOpts: RunOptions = {}): P
     return fail(sealed.message);
   }
   const transport = sealed.transport;
-  const table = createKernelTable({ logger, eventRcvbuf: config.general.netlinkBufferSize });
+  const table = createKernelTable({ logger, eventRcvbuf: config.general.netlinkBufferSize, write: commitOptions(config.sync) });
   const lifecycleRef: { stop?: (r: string) => Promise<void> } = {};
   let dbusSvc: { stop(): Promise<void> | void } | undefined;
   let ha: VrrpThread | undefined;

@@ -11,7 +11,7 @@ import type { Logger } from '../util/log';
 import { systemClock, type Clock } from '../util/clock';
 import { isSockError, type NetlinkSocket, type NetlinkSocketOptions, type SockError } from './socket';
 import { openNetlink } from './native';
-import { createAttrWriter, createCopyWriter, toCreateAttrs, toDeleteAttrs, toExpectCreateAttrs, toUpdateAttrs } from './ct/create';
+import { createAttrWriter, createCopyWriter, toCreateAttrs, toDeleteAttrs, toExpectCreateAttrs, toUpdateAttrs, type CreateOptions } from './ct/create';
 import type { CtKind, CtRecord } from './types';
 import {
   TableError,
@@ -92,6 +92,12 @@ export interface KernelTableOptions {
   openSocket?: OpenNetlink;
   /** Attribute transforms for writes; default src/netlink/ct/create.ts. */
   transforms?: AttrTransforms;
+  /**
+   * Options of the default transforms for every conntrack create/update:
+   * CTA_TIMEOUT override (conntrackd's CommitTimeout) and BE_LIBERAL TCP
+   * flags (conntrackd's TCPWindowTracking off, its default).
+   */
+  write?: CreateOptions;
 }
 
 export interface KernelTableStats {
@@ -113,13 +119,13 @@ function nsPath(netns: string | undefined): string | undefined {
 }
 
 
-function defaultTransforms(): AttrTransforms {
+function defaultTransforms(o: CreateOptions = {}): AttrTransforms {
   return {
-    toCreateAttrs: (r) => toCreateAttrs(r),
-    toUpdateAttrs: (r) => toUpdateAttrs(r),
+    toCreateAttrs: (r) => toCreateAttrs(r, o),
+    toUpdateAttrs: (r) => toUpdateAttrs(r, o),
     toDeleteAttrs,
     toExpectCreateAttrs,
-    writer: (op) => createAttrWriter(op),
+    writer: (op) => createAttrWriter(op, o),
   };
 }
 
@@ -304,7 +310,7 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
   }
 
   function tf(): AttrTransforms {
-    transforms ??= defaultTransforms();
+    transforms ??= defaultTransforms(opts.write);
     return transforms;
   }
 
