@@ -138,6 +138,7 @@ export function readGeneral(ctx: Ctx, block: Stmt[], into: GeneralConfig = defau
       case 'EventIterationLimit': {
         const v = uintOpt(ctx, s, where);
         if (v !== undefined) g.eventIterationLimit = v === 0 ? CONNTRACKD_DEFAULTS.eventIterationLimit : v;
+        warnIfUnimplemented(ctx, s, 'General/EventIterationLimit');
         break;
       }
       case 'Scheduler':

@@ -128,6 +128,7 @@ function readLinkOption(ctx: Ctx, o: Stmt, key: string, kind: LinkKind, where: s
     case 'ErrorQueueLength': {
       const v = uintOpt(ctx, o, where, 1);
       if (v !== undefined && kind === 'tcp') acc.errorQueueLength = v;
+      warnIfUnimplemented(ctx, o, 'Sync/TCP/ErrorQueueLength');
       return;
     }
   }

@@ -3,7 +3,7 @@
  * extensions "Auth { }" and "FastFailover { }".
  */
 import { Stmt, describe, posOf, wordPos } from './blocktree';
-import { Ctx, boolOpt, noteRepeat, pathOpt, plainBlock, single, uintOpt, unknownOption } from './conntrackd-common';
+import { Ctx, boolOpt, noteRepeat, pathOpt, plainBlock, single, uintOpt, unknownOption, warnIfUnimplemented } from './conntrackd-common';
 import { LINK_BLOCKS, checkLinks, readLink } from './conntrackd-links';
 import { AuthConfig, CONNTRACKD_DEFAULTS, FastFailoverConfig, LinkConfig, SyncConfig, SyncModeConfig, SyncModeName } from './conntrackd-types';
 import { parseBool } from './values';
@@ -42,6 +42,7 @@ function readModeOption(ctx: Ctx, o: Stmt, where: string, vals: Values): void {
   const key = o.name.text;
   const v = key.startsWith('Disable') || key === 'StartupResync' ? boolOpt(ctx, o, where) : uintOpt(ctx, o, where);
   if (v !== undefined) vals.set(key, v);
+  if (key === 'DisableInternalCache' && v === true) warnIfUnimplemented(ctx, o, 'Sync/Mode/DisableInternalCache');
 }
 
 function buildMode(name: SyncModeName, vals: Values): SyncModeConfig {

@@ -75,6 +75,30 @@ describe('conntrackd.conf: shipped examples', () => {
     expect(r.config.stats).toEqual({ logFile: '/var/log/conntrackd-stats.log', syslog: null, netlinkEventsReliable: false });
   });
 
+  it('options ctsync does not apply are warned about with file:line (EventIterationLimit, TCP ErrorQueueLength)', () => {
+    const text = `Sync {
+  Mode FTFW {
+  }
+  TCP {
+    IPv4_address 192.0.2.1
+    IPv4_Destination_Address 192.0.2.2
+    Port 3780
+    ErrorQueueLength 64
+  }
+}
+General {
+  EventIterationLimit 200
+  LockFile /tmp/x.lock
+  UNIX { Path /tmp/x.ctl }
+}
+`;
+    const r = parseConntrackdConf(text);
+    expect(r.diagnostics.map(formatDiagnostic)).toEqual([
+      "conntrackd.conf:8: warning: 'ErrorQueueLength 64' is accepted but ignored: failed sends are counted; FT-FW resends what was lost, so there is no error queue",
+      "conntrackd.conf:12: warning: 'EventIterationLimit 200' is accepted but ignored: events are read in batches of up to 256 datagrams per wakeup, every millisecond under load (not configurable)",
+    ]);
+  });
+
   it('man page "SYNC EXAMPLE 2": NOTRACK over TCP, states, expectations', () => {
     const text = `Sync {
   Mode NOTRACK {
@@ -110,7 +134,9 @@ General {
 }
 `;
     const r = parseConntrackdConf(text);
-    expect(r.diagnostics).toEqual([]);
+    expect(r.diagnostics.map(formatDiagnostic)).toEqual([
+      "conntrackd.conf:3: warning: 'DisableInternalCache yes' is accepted but ignored: ctsync always keeps the internal cache (it serves -i, -B and the resync after an overrun)",
+    ]);
     expect(r.config.sync).toEqual({
       mode: { mode: 'notrack', disableInternalCache: true, disableExternalCache: true, purgeTimeout: 60, startupResync: false },
       links: [{
