@@ -13,7 +13,7 @@
  * CTA_MARK equals a zero one. Records with a repeated top-level type (not
  * what the kernel writes) are compared position by position.
  */
-import { walkAttrs } from './attr';
+import { DEFAULT_LIMITS, walkAttrs } from './attr';
 import { CTA } from './consts';
 import type { CtRecord } from '../types';
 
@@ -61,6 +61,92 @@ function samePositions(a: Buffer, b: Buffer): boolean {
 export function sameFlow(a: CtRecord, b: CtRecord): boolean {
   if (a.kind !== b.kind || a.family !== b.family) return false;
   if (a.attrs.equals(b.attrs)) return true;
+  const fast = sameByType(a.attrs, b.attrs);
+  return fast !== UNSURE ? fast === SAME : sameSlow(a.attrs, b.attrs);
+}
+
+const SAME = 1;
+const DIFFERENT = 0;
+const UNSURE = -1;
+/** Volatile top-level types as a bit mask (all are below 32). */
+const VOLATILE_MASK = [...VOLATILE].reduce((m, t) => m | (1 << t), 0);
+
+/**
+ * The common case without allocation (a resync compares every entry): both
+ * records well framed, every stable top-level type below 32 and present at
+ * most once. UNSURE otherwise (the Map-based comparison decides).
+ */
+function sameByType(a: Buffer, b: Buffer): number {
+  const ta = stableTypes(a);
+  const tb = stableTypes(b);
+  if (ta < 0 || tb < 0) return UNSURE;
+  const markBit = 1 << CTA.MARK;
+  if ((ta & ~markBit) !== (tb & ~markBit)) return DIFFERENT;
+  for (let p = 0; p + 4 <= a.length; ) {
+    const len = u16(a, p);
+    const raw = u16(a, p + 2);
+    const t = raw & 0x3fff;
+    if (((VOLATILE_MASK >>> t) & 1) === 0 && t !== CTA.MARK) {
+      const q = find(b, t);
+      if (q < 0 || u16(b, q) !== len || u16(b, q + 2) !== raw || !sameBytes(a, p + 4, b, q + 4, len - 4)) return DIFFERENT;
+    }
+    p += (len + 3) & ~3;
+  }
+  // An absent CTA_MARK equals a zero one (events leave a zero mark out).
+  const ma = (ta & markBit) !== 0 ? find(a, CTA.MARK) : -1;
+  const mb = (tb & markBit) !== 0 ? find(b, CTA.MARK) : -1;
+  const zero = (buf: Buffer, at: number): boolean => at < 0 || (u16(buf, at) === 8 && buf.readUInt32BE(at + 4) === 0);
+  if (zero(a, ma) && zero(b, mb)) return SAME;
+  if (ma < 0 || mb < 0) return DIFFERENT;
+  const len = u16(a, ma);
+  return len === u16(b, mb) && sameBytes(a, ma + 4, b, mb + 4, len - 4) ? SAME : DIFFERENT;
+}
+
+/** Bit mask of the stable top-level types, or -1 (malformed, too many, a type >= 32, or a repeated one). */
+function stableTypes(buf: Buffer): number {
+  let mask = 0;
+  let p = 0;
+  let n = 0;
+  while (p < buf.length) {
+    if (++n > DEFAULT_LIMITS.maxAttrs) return -1;
+    if (buf.length - p < 4) return -1;
+    const len = u16(buf, p);
+    if (len < 4 || p + len > buf.length) return -1;
+    const t = u16(buf, p + 2) & 0x3fff;
+    if (t >= 32) return -1;
+    if (((VOLATILE_MASK >>> t) & 1) === 0) {
+      if (((mask >>> t) & 1) !== 0) return -1;
+      mask |= 1 << t;
+    }
+    p += (len + 3) & ~3;
+  }
+  return mask;
+}
+
+/** Offset of the first top-level attribute of type `t` (framing already checked), or -1. */
+function find(buf: Buffer, t: number): number {
+  for (let p = 0; p + 4 <= buf.length; ) {
+    const len = u16(buf, p);
+    if ((u16(buf, p + 2) & 0x3fff) === t) return p;
+    p += (len + 3) & ~3;
+  }
+  return -1;
+}
+
+function sameBytes(a: Buffer, ao: number, b: Buffer, bo: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[ao + i] !== b[bo + i]) return false;
+  return true;
+}
+
+/** nlattr header field (host order: little-endian); the caller checked the bounds. */
+function u16(b: Buffer, o: number): number {
+  return (b[o] as number) | ((b[o + 1] as number) << 8);
+}
+
+/** Compare by type with Maps (any framing; repeated types fall back to positions). */
+function sameSlow(aa: Buffer, bb: Buffer): boolean {
+  const a = { attrs: aa };
+  const b = { attrs: bb };
   const x = stable(a.attrs);
   const y = stable(b.attrs);
   if (x === null || y === null) return samePositions(a.attrs, b.attrs);
