@@ -21,7 +21,7 @@
 import type { KernelTable, EventSubscription } from '../netlink/table';
 import type { CtEvent, CtKind, CtRecord } from '../netlink/types';
 import type { Clock, TimerHandle } from '../util/clock';
-import type { Cache, CacheLogger } from './types';
+import type { Cache, CacheLogger, UpsertResult } from './types';
 
 export type ChangeType = 'new' | 'update' | 'destroy';
 
@@ -151,6 +151,8 @@ class KernelMirror implements Mirror {
 
   /** Deferred resync after an overrun: the check timer, when the overrun was, events since the last check. */
   private deferred: TimerHandle | null = null;
+  /** Reconciliation epoch for Cache.markSeen (never 0: a fresh slot's mark). */
+  private epoch = 0;
   private overrunAt = 0;
   private recent = 0;
 
@@ -311,7 +313,7 @@ class KernelMirror implements Mirror {
     this.upsert(key, ev.record, false, now);
   }
 
-  private upsert(key: string, rec: CtRecord, reconcile: boolean, now: number): void {
+  private upsert(key: string, rec: CtRecord, reconcile: boolean, now: number): UpsertResult {
     const r = this.o.cache.upsert(key, rec, now);
     if (r === 'created') {
       if (reconcile) this.st.added++;
@@ -322,6 +324,7 @@ class KernelMirror implements Mirror {
     } else if (r === 'refused') {
       this.st.refused++;
     }
+    return r;
   }
 
   private async loop(): Promise<void> {
@@ -358,7 +361,11 @@ class KernelMirror implements Mirror {
 
   private reconcile(records: CtRecord[], count: boolean): void {
     const now = this.o.clock.now();
-    const seen = new Set<string>();
+    const cache = this.o.cache;
+    // Which cache keys the dump lacks: marked in the cache when it can (no set of a million keys), else a Set.
+    const marking = cache.markSeen !== undefined && cache.unmarked !== undefined;
+    const epoch = (this.epoch = (this.epoch + 1) >>> 0 || 1);
+    const seen = marking ? null : new Set<string>();
     for (const rec of records) {
       if (rec.kind !== this.o.kind) continue;
       const key = this.o.keyOf(rec);
@@ -366,7 +373,7 @@ class KernelMirror implements Mirror {
         this.st.unkeyed++;
         continue;
       }
-      seen.add(key);
+      const cached = marking ? cache.markSeen?.(key, epoch) : (seen?.add(key), undefined);
       // A buffered event for this key is newer than or as new as the dump; it decides.
       if (this.pending.has(key)) continue;
       if (this.o.skip?.(key) === true) {
@@ -378,20 +385,26 @@ class KernelMirror implements Mirror {
         continue;
       }
       if (this.o.same !== undefined) {
-        const cached = this.o.cache.get(key);
-        if (cached !== undefined && this.o.same(cached, rec)) continue;
+        const c = marking ? cached : cache.get(key);
+        if (c !== undefined && this.o.same(c, rec)) continue;
       }
-      this.upsert(key, rec, count, now);
+      // A key created here is in the dump too.
+      if (this.upsert(key, rec, count, now) === 'created' && marking) cache.markSeen?.(key, epoch);
     }
     const gone: string[] = [];
-    for (const key of this.o.cache.keys()) if (!seen.has(key) && !this.pending.has(key)) gone.push(key);
+    if (marking) {
+      for (const key of cache.unmarked?.(epoch) ?? []) if (!this.pending.has(key)) gone.push(key);
+    } else {
+      for (const key of cache.keys()) if (!seen?.has(key) && !this.pending.has(key)) gone.push(key);
+    }
     for (const key of gone) {
-      const rec = this.o.cache.delete(key);
+      const rec = cache.delete(key);
       if (rec === undefined) continue;
       if (count) this.st.removed++;
       this.emit({ type: 'destroy', key, record: rec });
     }
   }
+
 
   private flushPending(): void {
     const evs = this.pending;

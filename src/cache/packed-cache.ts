@@ -29,6 +29,8 @@ class Slots {
   len = new Uint32Array(INITIAL_SLOTS);
   meta = new Uint8Array(INITIAL_SLOTS);
   time = new Float64Array(INITIAL_SLOTS);
+  /** Reconciliation epoch in which the slot's key was last seen (markSeen). */
+  seen = new Uint32Array(INITIAL_SLOTS);
   /** Slots [0, used) were handed out at least once. */
   used = 0;
   private free = new Uint32Array(64);
@@ -55,6 +57,7 @@ class Slots {
     this.len = new Uint32Array(INITIAL_SLOTS);
     this.meta = new Uint8Array(INITIAL_SLOTS);
     this.time = new Float64Array(INITIAL_SLOTS);
+    this.seen = new Uint32Array(INITIAL_SLOTS);
     this.used = 0;
     this.free = new Uint32Array(64);
     this.freeLen = 0;
@@ -76,6 +79,9 @@ class Slots {
     const time = new Float64Array(n);
     time.set(this.time);
     this.time = time;
+    const seen = new Uint32Array(n);
+    seen.set(this.seen);
+    this.seen = seen;
   }
 }
 
@@ -165,6 +171,7 @@ class PackedCache implements Cache {
     s.len[fresh] = len;
     s.meta[fresh] = meta;
     s.time[fresh] = now;
+    s.seen[fresh] = 0; // a reused slot does not keep the old key's mark
     this.index.set(key, fresh);
     this.st.bytes += key.length + len;
     this.st.created++;
@@ -187,6 +194,20 @@ class PackedCache implements Cache {
     this.drop(key, slot);
     this.st.destroyed++;
     return true;
+  }
+
+  markSeen(key: string, epoch: number): CtRecord | undefined {
+    const slot = this.index.get(key);
+    if (slot === undefined) return undefined;
+    this.slots.seen[slot] = epoch;
+    return this.view(slot);
+  }
+
+  unmarked(epoch: number): string[] {
+    const out: string[] = [];
+    const seen = this.slots.seen;
+    for (const [key, slot] of this.index) if (seen[slot] !== epoch) out.push(key);
+    return out;
   }
 
   *entries(): IterableIterator<[string, CtRecord]> {

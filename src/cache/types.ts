@@ -72,6 +72,13 @@ export interface Cache {
   entries(): IterableIterator<[string, CtRecord]>;
   keys(): IterableIterator<string>;
   clear(): void;
+  /**
+   * Optional support for reconciling with a dump without a set of every
+   * dumped key: markSeen(key, epoch) remembers that `key` was seen in `epoch`
+   * and returns get(key); unmarked(epoch) lists the keys not marked in it.
+   */
+  markSeen?(key: string, epoch: number): CtRecord | undefined;
+  unmarked?(epoch: number): string[];
   /** Expire entries not refreshed since now - timeoutMs; returns their keys. */
   purge(now: number): string[];
   stats(): CacheStats;

@@ -190,3 +190,21 @@ describe('packed cache', () => {
     );
   });
 });
+
+describe('packed cache: reconciliation marks', () => {
+  it('markSeen returns the entry and unmarked lists exactly the keys not marked in that epoch, across slot reuse', () => {
+    const c = createCache({ name: 't', limit: 100 });
+    for (const k of ['a', 'b', 'c', 'd']) c.upsert(k, rec([1, 2, 3, 4, k.charCodeAt(0), 0, 0, 0]), 0);
+    expect(c.markSeen?.('b', 1)?.attrs[4]).toBe('b'.charCodeAt(0));
+    expect(c.markSeen?.('x', 1)).toBeUndefined();
+    c.markSeen?.('d', 1);
+    expect(c.unmarked?.(1).sort()).toEqual(['a', 'c']);
+    // A slot freed and taken by a new key does not inherit the old key's mark.
+    c.remove('b');
+    c.upsert('e', rec([1, 2, 3, 4, 0, 0, 0, 0]), 0);
+    expect(c.unmarked?.(1).sort()).toEqual(['a', 'c', 'e']);
+    expect(c.unmarked?.(2).sort()).toEqual(['a', 'c', 'd', 'e']);
+    c.clear();
+    expect(c.unmarked?.(1)).toEqual([]);
+  });
+});
