@@ -5,12 +5,198 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 
 namespace ctsock {
+
+// Drains a netlink socket on its own thread into a queue in memory; the loop
+// thread is woken through a uv_async and takes the queue in one swap. The
+// thread only reads: it never calls into JS. Lifetime: owned by the socket;
+// Stop() joins the thread, then the async handle is closed and the object is
+// freed in the close callback (after the loop is done with it).
+class ThreadReader {
+ public:
+  using Deliver = void (*)(void* owner);
+  ThreadReader(int fd, size_t maxQueue, void* owner, Deliver deliver) : fd_(fd), maxQueue_(maxQueue), owner_(owner), deliver_(deliver) {}
+
+  // 0 or a negative libuv / errno value.
+  int Start(uv_loop_t* loop, bool ref) {
+    wake_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_ < 0) return -errno;
+    uv_mutex_init(&mu_);
+    int r = uv_async_init(loop, &async_, &ThreadReader::OnAsync);
+    if (r < 0) {
+      close(wake_);
+      uv_mutex_destroy(&mu_);
+      return r;
+    }
+    async_.data = this;
+    asyncInit_ = true;
+    if (!ref) uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
+    r = uv_thread_create(&thread_, &ThreadReader::Run, this);
+    if (r < 0) {
+      close(wake_);
+      uv_mutex_destroy(&mu_);
+      return r;  // Stop() closes the handle and frees this object
+    }
+    running_ = true;
+    return 0;
+  }
+
+  // Joins the thread and frees this object once the loop has closed the handle.
+  void Stop() {
+    owner_ = nullptr;
+    if (running_) {
+      stop_.store(true);
+      Wake();
+      uv_thread_join(&thread_);
+      running_ = false;
+      close(wake_);
+      uv_mutex_destroy(&mu_);
+      uv_close(reinterpret_cast<uv_handle_t*>(&async_), [](uv_handle_t* h) { delete static_cast<ThreadReader*>(h->data); });
+    } else if (asyncInit_) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&async_), [](uv_handle_t* h) { delete static_cast<ThreadReader*>(h->data); });
+    } else {
+      delete this;
+    }
+  }
+
+  void SetRef(bool ref) {
+    uv_handle_t* h = reinterpret_cast<uv_handle_t*>(&async_);
+    if (ref) uv_ref(h); else uv_unref(h);
+  }
+
+  // Loop thread: everything queued so far (datagrams back to back, their
+  // lengths, errors); the thread resumes reading if the queue was full.
+  void Take(std::vector<uint8_t>* acc, std::vector<uint32_t>* lens, std::vector<int>* errs) {
+    uv_mutex_lock(&mu_);
+    acc->swap(acc_);
+    lens->swap(lens_);
+    errs->swap(errs_);
+    bool wasFull = full_;
+    full_ = false;
+    uv_mutex_unlock(&mu_);
+    acc_.clear();
+    lens_.clear();
+    errs_.clear();
+    if (wasFull) Wake();
+  }
+
+  void Kick() { uv_async_send(&async_); }
+
+  std::atomic<double> datagrams{0}, bytes{0}, truncated{0}, foreign{0};
+
+ private:
+  static void OnAsync(uv_async_t* a) {
+    auto* self = static_cast<ThreadReader*>(a->data);
+    if (self != nullptr && self->owner_ != nullptr) self->deliver_(self->owner_);
+  }
+
+  void Wake() {
+    uint64_t one = 1;
+    ssize_t w = write(wake_, &one, sizeof one);
+    (void)w;
+  }
+
+  static void Run(void* arg) { static_cast<ThreadReader*>(arg)->Loop(); }
+
+  void Loop() {
+    constexpr unsigned kN = 16;
+    constexpr size_t kSize = 64 * 1024;
+    std::vector<uint8_t> slab(kN * kSize);
+    std::vector<mmsghdr> msgs(kN);
+    std::vector<iovec> iov(kN);
+    std::vector<sockaddr_nl> from(kN);
+    for (unsigned i = 0; i < kN; i++) {
+      iov[i] = {slab.data() + i * kSize, kSize};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = &from[i];
+    }
+    while (!stop_.load()) {
+      uv_mutex_lock(&mu_);
+      bool full = full_;
+      uv_mutex_unlock(&mu_);
+      pollfd p[2] = {{wake_, POLLIN, 0}, {fd_, POLLIN, 0}};
+      int r = poll(p, full ? 1 : 2, -1);
+      if (r < 0 && errno != EINTR) break;
+      if (p[0].revents & POLLIN) {
+        uint64_t v;
+        ssize_t rd = read(wake_, &v, sizeof v);
+        (void)rd;
+      }
+      if (stop_.load()) break;
+      if (full || !(p[1].revents & (POLLIN | POLLERR))) continue;
+      for (unsigned i = 0; i < kN; i++) {
+        msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_nl);
+        msgs[i].msg_hdr.msg_flags = 0;
+        msgs[i].msg_len = 0;
+      }
+      int n = recvmmsg(fd_, msgs.data(), kN, MSG_DONTWAIT, nullptr);
+      if (n < 0) {
+        int e = errno;
+        if (e == EINTR || e == EAGAIN || e == EWOULDBLOCK) continue;
+        uv_mutex_lock(&mu_);
+        errs_.push_back(e);
+        uv_mutex_unlock(&mu_);
+        Kick();
+        if (e == ENOBUFS) continue;
+        break;  // the socket is unusable: the owner learns it from the error
+      }
+      uv_mutex_lock(&mu_);
+      for (int i = 0; i < n; i++) {
+        const mmsghdr& m = msgs[i];
+        if (m.msg_hdr.msg_flags & MSG_TRUNC) {
+          truncated.store(truncated.load() + 1);
+          if (std::find(errs_.begin(), errs_.end(), EMSGSIZE) == errs_.end()) errs_.push_back(EMSGSIZE);
+          continue;
+        }
+        if (from[i].nl_pid != 0) {
+          foreign.store(foreign.load() + 1);
+          continue;
+        }
+        const uint8_t* d = slab.data() + i * kSize;
+        acc_.insert(acc_.end(), d, d + m.msg_len);
+        lens_.push_back(m.msg_len);
+        datagrams.store(datagrams.load() + 1);
+        bytes.store(bytes.load() + m.msg_len);
+      }
+      if (acc_.size() >= maxQueue_) full_ = true;  // stop reading until the loop takes the queue
+      uv_mutex_unlock(&mu_);
+      if (n > 0) Kick();
+      // Drained: let events gather for a millisecond (one read per event costs
+      // a wakeup and a syscall each); a full batch means more is waiting.
+      if (n < static_cast<int>(kN)) {
+        pollfd w = {wake_, POLLIN, 0};
+        poll(&w, 1, 1);
+      }
+    }
+  }
+
+  int fd_;
+  int wake_ = -1;
+  size_t maxQueue_;
+  void* owner_;
+  Deliver deliver_;
+  uv_thread_t thread_{};
+  uv_mutex_t mu_{};
+  uv_async_t async_{};
+  bool running_ = false;
+  bool asyncInit_ = false;
+  std::atomic<bool> stop_{false};
+  // Guarded by mu_.
+  std::vector<uint8_t> acc_;
+  std::vector<uint32_t> lens_;
+  std::vector<int> errs_;
+  bool full_ = false;
+};
 
 Napi::Function NetlinkSock::Define(Napi::Env env) {
   return DefineClass(env, "NetlinkSock",
@@ -92,6 +278,8 @@ Napi::Value NetlinkSock::Open(const Napi::CallbackInfo& info) {
   limits.Set("maxDatagrams", GetInt(o, "maxDatagrams", 256));
   limits.Set("maxBytes", GetInt(o, "maxBytes", 16 << 20));
   limits.Set("coalesceMs", GetInt(o, "coalesceMs", 0));
+  limits.Set("readerThread", GetBool(o, "readerThread", false));
+  limits.Set("readerQueueBytes", GetInt(o, "readerQueueBytes", 256 << 20));
   limits.Set("portId", static_cast<double>(addr.nl_pid));
   return data->netlinkCtor.New({Napi::Number::New(env, fd), limits});
 }
@@ -106,10 +294,13 @@ NetlinkSock::NetlinkSock(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Netl
   maxDatagrams_ = static_cast<uint32_t>(std::clamp<int64_t>(GetInt(o, "maxDatagrams", 256), 1, 1 << 20));
   maxBytes_ = static_cast<size_t>(std::clamp<int64_t>(GetInt(o, "maxBytes", 16 << 20), kSlotSize, 1 << 30));
   coalesceMs_ = static_cast<uint32_t>(std::clamp<int64_t>(GetInt(o, "coalesceMs", 0), 0, 1000));
+  readerThread_ = GetBool(o, "readerThread", false);
+  readerQueueBytes_ = static_cast<size_t>(std::clamp<int64_t>(GetInt(o, "readerQueueBytes", 256 << 20), 1 << 20, int64_t{1} << 34));
   info.This().As<Napi::Object>().Set("portId", o.Get("portId"));
 }
 
 NetlinkSock::~NetlinkSock() {
+  StopReader();
   CloseTimer();
   poller_.Close();
   CloseFd();
@@ -120,9 +311,37 @@ void NetlinkSock::CloseFd() {
   fd_ = -1;
 }
 
+void NetlinkSock::StopReader() {
+  if (reader_ == nullptr) return;
+  ThreadReader* r = reader_;
+  reader_ = nullptr;
+  r->Stop();
+}
+
+void NetlinkSock::OnThreaded(void* self) {
+  auto* s = static_cast<NetlinkSock*>(self);
+  if (s->reader_ == nullptr || !s->started_) return;
+  Napi::Env env = s->Env();
+  Napi::HandleScope scope(env);
+  s->Ref();  // the callbacks may close() and drop every other reference
+  std::vector<int> errs;
+  s->reader_->Take(&s->acc_, &s->lens_, &errs);
+  s->stats_.wakeups++;
+  s->stats_.datagrams += static_cast<double>(s->lens_.size());
+  s->stats_.bytes += static_cast<double>(s->acc_.size());
+  bool alive = s->Flush(env);
+  for (int e : errs) {
+    if (!alive) break;
+    if (e == ENOBUFS) s->stats_.enobufs++; else if (e != EMSGSIZE) s->stats_.errors++;
+    alive = s->EmitError(env, e, "recv");
+  }
+  s->Unref();
+}
+
 void NetlinkSock::StopPolling() {
   poller_.Stop();
   StopTimer();
+  StopReader();
   started_ = false;
   onData_.Reset();
   onError_.Reset();
@@ -311,6 +530,19 @@ Napi::Value NetlinkSock::Start(const Napi::CallbackInfo& info) {
   onError_ = Napi::Persistent(info[1].As<Napi::Function>());
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
+  if (readerThread_ && reader_ == nullptr) {
+    auto* rd = new ThreadReader(fd_, readerQueueBytes_, this, &NetlinkSock::OnThreaded);
+    if (rd->Start(loop, handleRef_) == 0) {
+      reader_ = rd;
+      started_ = true;
+      if (!refHeld_) {
+        refHeld_ = true;
+        Ref();
+      }
+      return env.Null();
+    }
+    rd->Stop();  // could not start a thread: poll on the loop instead
+  }
   int r = poller_.Start(loop, fd_, this, &NetlinkSock::OnReadable);
   if (r < 0) {
     StopPolling();
@@ -378,8 +610,8 @@ Napi::Value NetlinkSock::Stats(const Napi::CallbackInfo& info) {
   o.Set("datagrams", stats_.datagrams);
   o.Set("bytes", stats_.bytes);
   o.Set("enobufs", stats_.enobufs);
-  o.Set("truncated", stats_.truncated);
-  o.Set("foreign", stats_.foreign);
+  o.Set("truncated", stats_.truncated + (reader_ != nullptr ? reader_->truncated.load() : 0));
+  o.Set("foreign", stats_.foreign + (reader_ != nullptr ? reader_->foreign.load() : 0));
   o.Set("errors", stats_.errors);
   return o;
 }
@@ -387,6 +619,7 @@ Napi::Value NetlinkSock::Stats(const Napi::CallbackInfo& info) {
 Napi::Value NetlinkSock::SetRef(const Napi::CallbackInfo& info) {
   handleRef_ = info[0].ToBoolean().Value();
   poller_.SetRef(handleRef_);
+  if (reader_ != nullptr) reader_->SetRef(handleRef_);
   if (timer_ != nullptr) {
     uv_handle_t* h = reinterpret_cast<uv_handle_t*>(&timer_->timer);
     if (handleRef_) uv_ref(h); else uv_unref(h);

@@ -13,6 +13,8 @@
 
 namespace ctsock {
 
+class ThreadReader;  // netlink.cc: drains the socket on its own thread
+
 class NetlinkSock : public Napi::ObjectWrap<NetlinkSock> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -48,6 +50,10 @@ class NetlinkSock : public Napi::ObjectWrap<NetlinkSock> {
   void Coalesce(uint32_t got);
   void StopTimer();
   void CloseTimer();
+  // Threaded mode (readerThread): a thread drains the socket into memory and
+  // the loop is told through a uv_async; OnThreaded delivers on the loop.
+  static void OnThreaded(void* self);
+  void StopReader();
   bool Flush(Napi::Env env);  // false when the socket was stopped/closed meanwhile
   bool EmitError(Napi::Env env, int err, const char* op);
   void StopPolling();
@@ -69,7 +75,14 @@ class NetlinkSock : public Napi::ObjectWrap<NetlinkSock> {
     NetlinkSock* owner;
   };
   TimerBox* timer_ = nullptr;  // freed in its uv_close callback
-  bool handleRef_ = true;      // ref()/unref(): whether the poll and timer handles keep the loop alive
+  bool handleRef_ = true;
+  // readerThread: a reading thread keeps the kernel's queue short while JS is
+  // busy (GC, a long batch): a burst then waits in user memory (~300 B per
+  // event) instead of the socket buffer (one skb of 1-2 KB each), so it
+  // overruns only when `readerQueueBytes` are queued and unread.
+  bool readerThread_ = false;
+  size_t readerQueueBytes_ = 256u << 20;
+  ThreadReader* reader_ = nullptr;      // ref()/unref(): whether the poll and timer handles keep the loop alive
   size_t maxBytes_ = 16u << 20;
   Poller poller_;
   Napi::FunctionReference onData_;

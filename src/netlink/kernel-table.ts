@@ -73,6 +73,8 @@ export interface KernelTableOptions {
   eventRcvbuf?: number;
   /** Default EventOptions.coalesceMs of subscriptions (1). */
   eventCoalesceMs?: number;
+  /** Default EventOptions.readerThread of subscriptions (true). */
+  eventReaderThread?: boolean;
   /** Requests per datagram and datagram size of batched writes. */
   /**
    * Send batch windows from a libuv threadpool thread, so that the kernel's
@@ -385,6 +387,7 @@ export function createKernelTable(opts: KernelTableOptions): KernelTableHandle {
           broadcastError: eo.reliable === true,
           netns: path,
           coalesceMs: eo.coalesceMs ?? opts.eventCoalesceMs ?? DEFAULT_EVENT_COALESCE_MS,
+          readerThread: eo.readerThread ?? opts.eventReaderThread ?? true,
         });
     if (isSockError(opened)) {
       log.error({ err: opened }, 'ctnetlink: cannot open event socket');

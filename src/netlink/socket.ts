@@ -55,6 +55,16 @@ export interface NetlinkSocketOptions {
    * socket is read in large batches. 0 (default): read at every readiness.
    */
   coalesceMs?: number;
+  /**
+   * Read on a thread of its own: the socket is drained into memory while JS
+   * is busy, and the loop gets everything queued in one callback. A burst
+   * then waits in user memory (the datagrams' bytes) instead of the kernel's
+   * socket buffer (one skb of 1-2 KB per conntrack event), so the socket
+   * overruns only once `readerQueueBytes` (default 256 MiB) are queued and
+   * not yet taken. Replaces polling (and coalesceMs) for this socket.
+   */
+  readerThread?: boolean;
+  readerQueueBytes?: number;
   /** Per-wakeup read cap, so one busy socket cannot starve the event loop. Default 256 datagrams / 16 MiB. */
   maxDatagrams?: number;
   maxBytes?: number;

@@ -57,6 +57,12 @@ export interface EventOptions {
    * this long. The kernel table's default is 1.
    */
   coalesceMs?: number;
+  /**
+   * Drain the socket on a reading thread (see NetlinkSocketOptions.readerThread):
+   * events wait in user memory while the caller is busy, instead of
+   * overrunning the kernel's socket buffer. The kernel table's default is on.
+   */
+  readerThread?: boolean;
 }
 
 export interface EventSubscription {

@@ -232,6 +232,51 @@ describe.skipIf(!ok)('native netlink sockets in namespaces', () => {
     expect(lab.exec(b, 'conntrack -C').trim()).toBe(String(total + 2));
   });
 
+  it('readerThread: a burst waits in memory while JS is busy (no overrun); a full queue still ends in ENOBUFS as a value', async () => {
+    // The same kernel buffer (room for one write of 1,000 events) for a polled and a threaded
+    // socket; the event loop is blocked while the whole burst is written.
+    const polled = open(b, { groups: [1], rcvbuf: 4 << 20 });
+    const threaded = open(b, { groups: [1], rcvbuf: 4 << 20, readerThread: true });
+    const tight = open(b, { groups: [1], rcvbuf: 4096, readerThread: true, readerQueueBytes: 1 << 20 });
+    const writer = open(b, { sndbuf: 8 << 20 });
+    const seen = { threaded: 0, tight: 0, polled: 0 };
+    const errs = { threaded: [] as SockError[], tight: [] as SockError[], polled: [] as SockError[] };
+    polled.start(
+      (d) => d.forEach((x) => (seen.polled += splitMsgs(x).length)),
+      (e) => errs.polled.push(e),
+    );
+    threaded.start(
+      (d) => d.forEach((x) => (seen.threaded += splitMsgs(x).length)),
+      (e) => errs.threaded.push(e),
+    );
+    tight.start(
+      (d) => d.forEach((x) => (seen.tight += splitMsgs(x).length)),
+      (e) => errs.tight.push(e),
+    );
+    writer.start(
+      () => undefined,
+      () => undefined,
+    );
+    lab.exec(b, 'conntrack -F');
+    const total = 20_000;
+    for (let base = 0; base < total; base += 1000) {
+      const parts: Buffer[] = [];
+      for (let i = base; i < base + 1000; i++) parts.push(ctNewUdp(i + 1, `198.18.${(i >> 8) & 0xff}.${i & 0xff}`, '198.19.1.1', 1024 + (i % 50000), 53));
+      expect(writer.sendOne(parts)).toBeNull();
+      // Keep the loop busy: only the reading thread drains the sockets meanwhile.
+      const until = Date.now() + 20;
+      while (Date.now() < until);
+    }
+    await waitFor(() => seen.threaded >= total || errs.threaded.length > 0, 10_000);
+    await waitFor(() => errs.polled.length > 0, 10_000);
+    expect(seen.polled).toBeLessThan(total);
+    expect(errs.threaded).toEqual([]);
+    expect(threaded.stats().enobufs).toBe(0);
+    await waitFor(() => errs.tight.length > 0, 10_000);
+    expect(errs.tight.every((e) => e.code === 'ENOBUFS' && e.errno === 105)).toBe(true);
+    expect(seen.tight).toBeLessThan(total);
+  });
+
   it('a started event socket with no JS reference left survives GC and keeps delivering', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;

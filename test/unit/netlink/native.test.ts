@@ -15,7 +15,7 @@ const built = findAddon() !== null;
 describe.skipIf(!built)('native addon', () => {
   const socks: NetlinkSocket[] = [];
   afterAll(() => socks.forEach((s) => s.close()));
-  function route(opts: { maxDatagrams?: number; coalesceMs?: number } = {}): NetlinkSocket {
+  function route(opts: { maxDatagrams?: number; coalesceMs?: number; readerThread?: boolean } = {}): NetlinkSocket {
     const s = openNetlink({ protocol: NETLINK_ROUTE, ...opts });
     if (isSockError(s)) throw new Error(`${s.code} ${s.op}`);
     socks.push(s);
@@ -107,6 +107,28 @@ describe.skipIf(!built)('native addon', () => {
     // The first reply is read at once; the next three wait for the timer (300 ms) and come together.
     expect(await run(300)).toEqual([[1], [2, 3, 4]]);
     expect(await run(0)).toEqual([[1], [2], [3], [4]]);
+  });
+
+  it('readerThread: replies read on a thread reach the handler in order; stop, start again, close', async () => {
+    const s = route({ readerThread: true });
+    const seqs: number[] = [];
+    const start = (): void =>
+      s.start(
+        (dgrams) => dgrams.forEach((d) => seqs.push(d.readUInt32LE(8))),
+        () => undefined,
+      );
+    start();
+    for (const seq of [31, 32, 33]) expect(s.send([getLink(seq, 1)])).toBeNull();
+    await waitFor(() => seqs.length === 3, 5000);
+    expect(seqs).toEqual([31, 32, 33]);
+    s.stop();
+    start();
+    expect(s.send([getLink(34, 1)])).toBeNull();
+    await waitFor(() => seqs.length === 4, 5000);
+    expect(seqs[3]).toBe(34);
+    expect(s.stats().datagrams).toBe(4);
+    s.close();
+    expect(s.send([getLink(35, 1)])).toMatchObject({ code: 'EBADF' });
   });
 
   it('sendOne puts several requests in one datagram', async () => {
