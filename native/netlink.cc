@@ -330,6 +330,10 @@ void NetlinkSock::OnThreaded(void* self) {
   s->stats_.datagrams += static_cast<double>(s->lens_.size());
   s->stats_.bytes += static_cast<double>(s->acc_.size());
   bool alive = s->Flush(env);
+  // A burst's backlog can be large; do not keep its capacity (it would stay in
+  // the RSS and go back and forth with the reader at every swap).
+  if (s->acc_.capacity() > kKeepBytes) std::vector<uint8_t>().swap(s->acc_);
+  if (s->lens_.capacity() > kKeepBytes / 64) std::vector<uint32_t>().swap(s->lens_);
   for (int e : errs) {
     if (!alive) break;
     if (e == ENOBUFS) s->stats_.enobufs++; else if (e != EMSGSIZE) s->stats_.errors++;
