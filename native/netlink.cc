@@ -325,20 +325,39 @@ void NetlinkSock::OnThreaded(void* self) {
   Napi::HandleScope scope(env);
   s->Ref();  // the callbacks may close() and drop every other reference
   std::vector<int> errs;
-  s->reader_->Take(&s->acc_, &s->lens_, &errs);
+  if (s->pendPos_ >= s->pendLens_.size()) {
+    // A burst's backlog can be large; do not keep its capacity (it would stay
+    // in the RSS and go back and forth with the reader at every swap).
+    if (s->pendAcc_.capacity() > kKeepBytes) std::vector<uint8_t>().swap(s->pendAcc_);
+    if (s->pendLens_.capacity() > kKeepBytes / 64) std::vector<uint32_t>().swap(s->pendLens_);
+    s->pendAcc_.clear();
+    s->pendLens_.clear();
+    s->reader_->Take(&s->pendAcc_, &s->pendLens_, &errs);
+    s->pendPos_ = 0;
+    s->pendOff_ = 0;
+    s->stats_.datagrams += static_cast<double>(s->pendLens_.size());
+    s->stats_.bytes += static_cast<double>(s->pendAcc_.size());
+  }
+  // At most maxDatagrams_ per turn of the loop, as the polled reads: a large
+  // backlog does not become one huge batch for JS (objects promoted, timers late).
   s->stats_.wakeups++;
-  s->stats_.datagrams += static_cast<double>(s->lens_.size());
-  s->stats_.bytes += static_cast<double>(s->acc_.size());
-  bool alive = s->Flush(env);
-  // A burst's backlog can be large; do not keep its capacity (it would stay in
-  // the RSS and go back and forth with the reader at every swap).
-  if (s->acc_.capacity() > kKeepBytes) std::vector<uint8_t>().swap(s->acc_);
-  if (s->lens_.capacity() > kKeepBytes / 64) std::vector<uint32_t>().swap(s->lens_);
+  size_t n = std::min<size_t>(s->maxDatagrams_, s->pendLens_.size() - s->pendPos_);
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; i++) bytes += s->pendLens_[s->pendPos_ + i];
+  bool alive = true;
+  if (n > 0) {
+    s->acc_.assign(s->pendAcc_.begin() + static_cast<std::ptrdiff_t>(s->pendOff_), s->pendAcc_.begin() + static_cast<std::ptrdiff_t>(s->pendOff_ + bytes));
+    s->lens_.assign(s->pendLens_.begin() + static_cast<std::ptrdiff_t>(s->pendPos_), s->pendLens_.begin() + static_cast<std::ptrdiff_t>(s->pendPos_ + n));
+    s->pendPos_ += n;
+    s->pendOff_ += bytes;
+    alive = s->Flush(env);
+  }
   for (int e : errs) {
     if (!alive) break;
     if (e == ENOBUFS) s->stats_.enobufs++; else if (e != EMSGSIZE) s->stats_.errors++;
     alive = s->EmitError(env, e, "recv");
   }
+  if (alive && s->reader_ != nullptr && s->pendPos_ < s->pendLens_.size()) s->reader_->Kick();  // the rest next turn
   s->Unref();
 }
 

@@ -84,7 +84,12 @@ class NetlinkSock : public Napi::ObjectWrap<NetlinkSock> {
   // overruns only when `readerQueueBytes` are queued and unread.
   bool readerThread_ = false;
   size_t readerQueueBytes_ = 256u << 20;
-  ThreadReader* reader_ = nullptr;      // ref()/unref(): whether the poll and timer handles keep the loop alive
+  ThreadReader* reader_ = nullptr;
+  // Taken from the reader, delivered maxDatagrams_ at a time.
+  std::vector<uint8_t> pendAcc_;
+  std::vector<uint32_t> pendLens_;
+  size_t pendPos_ = 0;
+  size_t pendOff_ = 0;      // ref()/unref(): whether the poll and timer handles keep the loop alive
   size_t maxBytes_ = 16u << 20;
   Poller poller_;
   Napi::FunctionReference onData_;
