@@ -325,7 +325,9 @@ void NetlinkSock::OnThreaded(void* self) {
   Napi::HandleScope scope(env);
   s->Ref();  // the callbacks may close() and drop every other reference
   std::vector<int> errs;
+  bool took = false;
   if (s->pendPos_ >= s->pendLens_.size()) {
+    took = true;
     // A burst's backlog can be large; do not keep its capacity (it would stay
     // in the RSS and go back and forth with the reader at every swap).
     if (s->pendAcc_.capacity() > kKeepBytes) std::vector<uint8_t>().swap(s->pendAcc_);
@@ -357,7 +359,9 @@ void NetlinkSock::OnThreaded(void* self) {
     if (e == ENOBUFS) s->stats_.enobufs++; else if (e != EMSGSIZE) s->stats_.errors++;
     alive = s->EmitError(env, e, "recv");
   }
-  if (alive && s->reader_ != nullptr && s->pendPos_ < s->pendLens_.size()) s->reader_->Kick();  // the rest next turn
+  // The rest next turn; and after the last chunk of an earlier take, look at
+  // the queue again (the reader's wakeups meanwhile were spent on the chunks).
+  if (alive && s->reader_ != nullptr && (s->pendPos_ < s->pendLens_.size() || !took)) s->reader_->Kick();
   s->Unref();
 }
 
