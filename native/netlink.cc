@@ -540,19 +540,6 @@ Napi::Value NetlinkSock::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsFunction() || !info[1].IsFunction()) return TypeError(env, "start(onData, onError)");
   if (fd_ < 0) return MakeError(env, EBADF, "start");
-  if (slab_.empty()) {
-    slab_.resize(kSlots * kSlotSize);
-    msgs_.resize(kSlots);
-    iov_.resize(kSlots);
-    from_.resize(kSlots);
-    for (unsigned i = 0; i < kSlots; i++) {
-      iov_[i] = {slab_.data() + i * kSlotSize, kSlotSize};
-      msgs_[i] = {};
-      msgs_[i].msg_hdr.msg_iov = &iov_[i];
-      msgs_[i].msg_hdr.msg_iovlen = 1;
-      msgs_[i].msg_hdr.msg_name = &from_[i];
-    }
-  }
   onData_ = Napi::Persistent(info[0].As<Napi::Function>());
   onError_ = Napi::Persistent(info[1].As<Napi::Function>());
   uv_loop_t* loop = nullptr;
@@ -569,6 +556,19 @@ Napi::Value NetlinkSock::Start(const Napi::CallbackInfo& info) {
       return env.Null();
     }
     rd->Stop();  // could not start a thread: poll on the loop instead
+  }
+  if (slab_.empty()) {
+    slab_.resize(kSlots * kSlotSize);
+    msgs_.resize(kSlots);
+    iov_.resize(kSlots);
+    from_.resize(kSlots);
+    for (unsigned i = 0; i < kSlots; i++) {
+      iov_[i] = {slab_.data() + i * kSlotSize, kSlotSize};
+      msgs_[i] = {};
+      msgs_[i].msg_hdr.msg_iov = &iov_[i];
+      msgs_[i].msg_hdr.msg_iovlen = 1;
+      msgs_[i].msg_hdr.msg_name = &from_[i];
+    }
   }
   int r = poller_.Start(loop, fd_, this, &NetlinkSock::OnReadable);
   if (r < 0) {

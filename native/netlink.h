@@ -29,7 +29,7 @@ class NetlinkSock : public Napi::ObjectWrap<NetlinkSock> {
   static constexpr unsigned kSlots = 16;
   static constexpr size_t kSlotSize = 64 * 1024;
   // Queue capacity kept between threaded deliveries; larger ones are freed.
-  static constexpr size_t kKeepBytes = 4u << 20;
+  static constexpr size_t kKeepBytes = 1u << 20;
 
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value SendOne(const Napi::CallbackInfo& info);
