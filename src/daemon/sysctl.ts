@@ -68,8 +68,9 @@ export function raiseConntrackMax(want: number, io: SysctlIo = procSysctl): () =
 function raiseNumber(path: string, want: number, io: SysctlIo): () => void {
   const cur = io.read(path);
   if (cur === null || Number(cur) >= want) return () => undefined;
-  const set = String(want);
-  if (!io.write(path, set)) return () => undefined;
+  if (!io.write(path, String(want))) return () => undefined;
+  // The kernel may round what it was given (nf_conntrack_buckets: 2,500,000 reads back as 2,500,096).
+  const set = io.read(path) ?? String(want);
   return () => {
     if (io.read(path) === set) io.write(path, cur);
   };

@@ -76,6 +76,12 @@ describe('raiseConntrackLimits', () => {
     expect([m.get(NF_CONNTRACK_MAX), m.get(NF_CONNTRACK_BUCKETS)]).toEqual(['500000', '500000']);
     restore();
     expect([m.get(NF_CONNTRACK_MAX), m.get(NF_CONNTRACK_BUCKETS)]).toEqual(['262144', '65536']);
+    // The kernel rounds the bucket count it is given: still restored.
+    const round: SysctlIo = { read: (p) => m.get(p) ?? null, write: (p, x) => (m.set(p, p === NF_CONNTRACK_BUCKETS && Number(x) > 1_000_000 ? String(Number(x) + 96) : x), true) };
+    const r2 = raiseConntrackLimits(2_500_000, round);
+    expect(m.get(NF_CONNTRACK_BUCKETS)).toBe('2500096');
+    r2();
+    expect([m.get(NF_CONNTRACK_MAX), m.get(NF_CONNTRACK_BUCKETS)]).toEqual(['262144', '65536']);
     // Already large enough: nothing written, nothing restored.
     m.set(NF_CONNTRACK_BUCKETS, '1048576');
     raiseConntrackBuckets(500_000, io)();
