@@ -144,23 +144,21 @@ function u16(b: Buffer, o: number): number {
 }
 
 /** Compare by type with Maps (any framing; repeated types fall back to positions). */
-function sameSlow(aa: Buffer, bb: Buffer): boolean {
-  const a = { attrs: aa };
-  const b = { attrs: bb };
-  const x = stable(a.attrs);
-  const y = stable(b.attrs);
-  if (x === null || y === null) return samePositions(a.attrs, b.attrs);
-  if (!isZeroMark(a.attrs, x.get(CTA.MARK)) || !isZeroMark(b.attrs, y.get(CTA.MARK))) {
+function sameSlow(a: Buffer, b: Buffer): boolean {
+  const x = stable(a);
+  const y = stable(b);
+  if (x === null || y === null) return samePositions(a, b);
+  if (!isZeroMark(a, x.get(CTA.MARK)) || !isZeroMark(b, y.get(CTA.MARK))) {
     const ma = x.get(CTA.MARK);
     const mb = y.get(CTA.MARK);
-    if (ma === undefined || mb === undefined || ma[2] !== mb[2] || a.attrs.compare(b.attrs, mb[1], mb[1] + mb[2], ma[1], ma[1] + ma[2]) !== 0) return false;
+    if (ma === undefined || mb === undefined || ma[2] !== mb[2] || a.compare(b, mb[1], mb[1] + mb[2], ma[1], ma[1] + ma[2]) !== 0) return false;
   }
   let count = 0;
   for (const [t, ea] of x) {
     if (t === CTA.MARK) continue;
     const eb = y.get(t);
     if (eb === undefined || ea[0] !== eb[0] || ea[2] !== eb[2]) return false;
-    if (a.attrs.compare(b.attrs, eb[1], eb[1] + eb[2], ea[1], ea[1] + ea[2]) !== 0) return false;
+    if (a.compare(b, eb[1], eb[1] + eb[2], ea[1], ea[1] + ea[2]) !== 0) return false;
     count += 1;
   }
   return count === y.size - (y.has(CTA.MARK) ? 1 : 0);
